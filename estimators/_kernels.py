@@ -1,0 +1,297 @@
+"""Numba kernels: neighbour searches, neighbour counts and kernel sums.
+
+Arrays and scalars in, arrays and scalars out; no Python objects. The public
+estimators validate and cast their inputs (C-contiguous float64) before calling
+these, and ``estimators/_neighbors.py`` picks which kernel to use.
+
+Distances are computed exactly as a direct NumPy evaluation would:
+``max_d |a_d - b_d|`` (max-norm) or ``sqrt(sum_d (a_d - b_d)**2)`` (Euclidean),
+so counts near a radius agree with a brute-force reference bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, inline="always")
+def _dist(X, i, j, chebyshev):
+    d = X.shape[1]
+    if chebyshev:
+        m = 0.0
+        for c in range(d):
+            v = abs(X[i, c] - X[j, c])
+            if v > m:
+                m = v
+        return m
+    s = 0.0
+    for c in range(d):
+        v = X[i, c] - X[j, c]
+        s += v * v
+    return np.sqrt(s)
+
+
+@njit(cache=True, inline="always")
+def _insert(bd, bi, dd, j):
+    """Insert (dd, j) into the ascending top-k buffers if dd is strictly smaller than the last."""
+    k = bd.shape[0]
+    if not dd < bd[k - 1]:
+        return
+    p = k - 1
+    while p > 0 and bd[p - 1] > dd:
+        bd[p] = bd[p - 1]
+        bi[p] = bi[p - 1]
+        p -= 1
+    bd[p] = dd
+    bi[p] = j
+
+
+@njit(cache=True, parallel=True)
+def knn_brute(X, k, chebyshev):
+    """k nearest neighbours of every row (self excluded) by exhaustive search.
+
+    Returns ``(dist, idx)``, each of shape ``(n, k)``, distances ascending.
+    """
+    n = X.shape[0]
+    dist = np.empty((n, k))
+    idx = np.empty((n, k), dtype=np.int64)
+    for i in prange(n):
+        bd = np.full(k, np.inf)
+        bi = np.full(k, -1, dtype=np.int64)
+        for j in range(n):
+            if j != i:
+                _insert(bd, bi, _dist(X, i, j, chebyshev), j)
+        dist[i] = bd
+        idx[i] = bi
+    return dist, idx
+
+
+@njit(cache=True, parallel=True)
+def count_brute(X, radii, strict, chebyshev):
+    """For each row i, the number of rows j != i with dist(i, j) < radii[i] (strict) or <=."""
+    n = X.shape[0]
+    out = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        r = radii[i]
+        c = 0
+        for j in range(n):
+            if j != i:
+                dd = _dist(X, i, j, chebyshev)
+                if (dd < r) if strict else (dd <= r):
+                    c += 1
+        out[i] = c
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Box-assisted search on a uniform grid (1 to 3 dimensions)
+# ---------------------------------------------------------------------------------------------
+# The grid has cells of side ``s`` starting at ``lo``, ``B[c]`` cells along dimension c
+# (B padded with 1 up to three dimensions), stored row-major. Points are bucketed with a
+# counting sort; a query visits cells ring by ring and stops when no unvisited cell can hold
+# a closer point. Bounds carry a small safety margin against rounding in the cell index, so
+# the result is exactly the brute-force one.
+
+
+@njit(cache=True, inline="always")
+def _cell_coord(v, lo, s, b):
+    f = np.floor((v - lo) / s)
+    if f < 0:
+        return 0
+    if f >= b:
+        return b - 1
+    return int(f)
+
+
+@njit(cache=True)
+def _grid_build(X, lo, s, B):
+    n, d = X.shape
+    ncell = B[0] * B[1] * B[2]
+    cell = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        cid = 0
+        for c in range(3):
+            v = _cell_coord(X[i, c], lo[c], s, B[c]) if c < d else 0
+            cid = cid * B[c] + v
+        cell[i] = cid
+    start = np.zeros(ncell + 1, dtype=np.int64)
+    for i in range(n):
+        start[cell[i] + 1] += 1
+    for c in range(ncell):
+        start[c + 1] += start[c]
+    pos = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[pos[cell[i]]] = i
+        pos[cell[i]] += 1
+    Xg = np.empty_like(X)
+    for p in range(n):
+        Xg[p] = X[order[p]]
+    return order, start, Xg
+
+
+@njit(cache=True, inline="always")
+def _dist_rows(A, i, Bm, j, chebyshev):
+    d = A.shape[1]
+    if chebyshev:
+        m = 0.0
+        for c in range(d):
+            v = abs(A[i, c] - Bm[j, c])
+            if v > m:
+                m = v
+        return m
+    acc = 0.0
+    for c in range(d):
+        v = A[i, c] - Bm[j, c]
+        acc += v * v
+    return np.sqrt(acc)
+
+
+@njit(cache=True, parallel=True)
+def knn_grid(X, k, chebyshev, lo, s, B):
+    """k nearest neighbours (self excluded) by box-assisted search; d <= 3.
+
+    Returns ``(dist, idx)`` of shape ``(n, k)``, distances ascending.
+    """
+    n, d = X.shape
+    order, start, Xg = _grid_build(X, lo, s, B)
+    dist = np.empty((n, k))
+    idx = np.empty((n, k), dtype=np.int64)
+    margin = 1e-9 * s
+    for i in prange(n):
+        bd = np.full(k, np.inf)
+        bi = np.full(k, -1, dtype=np.int64)
+        ci = np.zeros(3, dtype=np.int64)
+        for c in range(d):
+            ci[c] = _cell_coord(X[i, c], lo[c], s, B[c])
+        r = 0
+        while True:
+            for a in range(max(ci[0] - r, 0), min(ci[0] + r, B[0] - 1) + 1):
+                da = abs(a - ci[0])
+                for b in range(max(ci[1] - r, 0), min(ci[1] + r, B[1] - 1) + 1):
+                    db = max(da, abs(b - ci[1]))
+                    for cc in range(max(ci[2] - r, 0), min(ci[2] + r, B[2] - 1) + 1):
+                        if max(db, abs(cc - ci[2])) != r:
+                            continue
+                        cid = (a * B[1] + b) * B[2] + cc
+                        for p in range(start[cid], start[cid + 1]):
+                            j = order[p]
+                            if j != i:
+                                _insert(bd, bi, _dist_rows(X, i, Xg, p, chebyshev), j)
+            bound = np.inf
+            for c in range(d):
+                if ci[c] - r > 0:
+                    g = X[i, c] - (lo[c] + (ci[c] - r) * s)
+                    if g < bound:
+                        bound = g
+                if ci[c] + r < B[c] - 1:
+                    g = lo[c] + (ci[c] + r + 1) * s - X[i, c]
+                    if g < bound:
+                        bound = g
+            if bound == np.inf:
+                break  # the block covers the whole grid
+            if bd[k - 1] < bound - margin:
+                break
+            r += 1
+        dist[i] = bd
+        idx[i] = bi
+    return dist, idx
+
+
+@njit(cache=True, parallel=True)
+def count_grid(X, radii, strict, chebyshev, lo, s, B):
+    """``count_brute`` by box-assisted search; d <= 3."""
+    n, d = X.shape
+    order, start, Xg = _grid_build(X, lo, s, B)
+    out = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        r = radii[i]
+        clo = np.zeros(3, dtype=np.int64)
+        chi = np.zeros(3, dtype=np.int64)
+        for c in range(d):
+            clo[c] = max(_cell_coord(X[i, c] - r, lo[c], s, B[c]) - 1, 0)
+            chi[c] = min(_cell_coord(X[i, c] + r, lo[c], s, B[c]) + 1, B[c] - 1)
+        cnt = 0
+        for a in range(clo[0], chi[0] + 1):
+            for b in range(clo[1], chi[1] + 1):
+                for cc in range(clo[2], chi[2] + 1):
+                    cid = (a * B[1] + b) * B[2] + cc
+                    for p in range(start[cid], start[cid + 1]):
+                        if order[p] != i:
+                            dd = _dist_rows(X, i, Xg, p, chebyshev)
+                            if (dd < r) if strict else (dd <= r):
+                                cnt += 1
+        out[i] = cnt
+    return out
+
+
+@njit(cache=True, parallel=True)
+def count_sorted_1d(s, q, radii, strict):
+    """For each query q[i], how many values of the sorted array ``s`` satisfy
+    ``abs(s_j - q_i) < r_i`` (strict) or ``<=``.
+
+    Both boundaries are found by binary search on the exact predicate, which is
+    monotone along a sorted array, so the count equals a direct evaluation.
+    """
+    n = s.shape[0]
+    m = q.shape[0]
+    out = np.empty(m, dtype=np.int64)
+    for i in prange(m):
+        x = q[i]
+        r = radii[i]
+        # left: first j with (x - s[j]) inside the radius
+        a = 0
+        b = n
+        while a < b:
+            mid = (a + b) >> 1
+            g = x - s[mid]
+            if (g < r) if strict else (g <= r):
+                b = mid
+            else:
+                a = mid + 1
+        left = a
+        # right: first j with (s[j] - x) outside the radius
+        a = left
+        b = n
+        while a < b:
+            mid = (a + b) >> 1
+            g = s[mid] - x
+            if (g < r) if strict else (g <= r):
+                a = mid + 1
+            else:
+                b = mid
+        out[i] = a - left if a > left else 0
+    return out
+
+
+@njit(cache=True, parallel=True)
+def kde_loo_logsum(U, h):
+    """log sum_{j != i} exp(-|u_i - u_j|^2 / (2 h^2)) for every row i (leave-one-out)."""
+    n, d = U.shape
+    out = np.empty(n)
+    inv = 1.0 / (2.0 * h * h)
+    for i in prange(n):
+        m = -np.inf
+        for j in range(n):
+            if j != i:
+                s = 0.0
+                for c in range(d):
+                    v = U[i, c] - U[j, c]
+                    s += v * v
+                e = -s * inv
+                if e > m:
+                    m = e
+        if m == -np.inf:
+            out[i] = -np.inf
+            continue
+        acc = 0.0
+        for j in range(n):
+            if j != i:
+                s = 0.0
+                for c in range(d):
+                    v = U[i, c] - U[j, c]
+                    s += v * v
+                acc += np.exp(-s * inv - m)
+        out[i] = m + np.log(acc)
+    return out

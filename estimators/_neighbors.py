@@ -1,0 +1,150 @@
+"""Neighbour searches and counts, with the algorithm chosen by regime.
+
+* 1-D counts: binary search on the sorted values (``count_sorted_1d``).
+* kNN and counts in 1 to 3 dimensions: box-assisted search on a uniform grid
+  whose cell side is set from a pilot estimate of the typical radius
+  (``knn_grid`` / ``count_grid``), as in the original KSG code.
+* Small samples in more dimensions: numba brute force.
+* Large samples in more dimensions: SciPy's kd-tree (``cKDTree``), whose
+  max-norm distances are the same floating-point numbers as ours; strict
+  counts use the next float below the radius, so they stay exact.
+
+All functions exclude the point itself from its neighbours and counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+
+BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
+GRID_MAX_D = 3
+GRID_CELLS_PER_POINT = 4  # the grid never has more than this many cells per sample
+
+
+def _metric(metric: str) -> bool:
+    """Return True for the max-norm, False for Euclidean."""
+    if metric in ("chebyshev", "max", "maximum", "linf", "inf"):
+        return True
+    if metric in ("euclidean", "l2"):
+        return False
+    raise ValueError(f"metric must be 'chebyshev' (max-norm) or 'euclidean'; got {metric!r}")
+
+
+def _regime(n: int, d: int) -> str:
+    if d <= GRID_MAX_D:
+        return "grid"
+    if n <= BRUTE_MAX_N:
+        return "brute"
+    return "tree"
+
+
+def _grid_params(X: np.ndarray, s_target: float):
+    """Grid origin, cell side and cells per dimension (padded to 3) for ``X``."""
+    n, d = X.shape
+    lo = X.min(axis=0)
+    span = X.max(axis=0) - lo
+    top = float(span.max())
+    if top == 0.0:
+        s = 1.0
+    else:
+        s = s_target if (np.isfinite(s_target) and s_target > 0) else top / n ** (1.0 / d)
+        s = max(s, top * 1e-9)
+        while np.prod(np.floor(span / s) + 1.0) > GRID_CELLS_PER_POINT * n + 8:
+            s *= 1.25
+    B = np.ones(3, dtype=np.int64)
+    B[:d] = (np.floor(span / s) + 1).astype(np.int64)
+    lo3 = np.zeros(3)
+    lo3[:d] = lo
+    return lo3, float(s), B
+
+
+def _pilot_radius(X: np.ndarray, k: int, cheb: bool) -> float:
+    """Typical k-th neighbour distance, from a brute-force search on a fixed subsample."""
+    n, d = X.shape
+    m = min(n, 400)
+    sub = X if m == n else X[np.random.default_rng(0).choice(n, m, replace=False)]
+    kk = min(k, m - 1)
+    eps = _kernels.knn_brute(np.ascontiguousarray(sub), kk, cheb)[0][:, kk - 1]
+    return float(np.median(eps)) * (m / n) ** (1.0 / d)
+
+
+def knn(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = None):
+    """Distances ``(n, k)`` (ascending) and indices of the k nearest neighbours of each row."""
+    cheb = _metric(metric)
+    n, d = X.shape
+    regime = regime or _regime(n, d)
+    if regime == "brute":
+        return _kernels.knn_brute(X, k, cheb)
+    if regime == "grid":
+        lo, s, B = _grid_params(X, _pilot_radius(X, k, cheb))
+        return _kernels.knn_grid(X, k, cheb, lo, s, B)
+    if regime == "tree":
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(X)
+        dist, idx = tree.query(X, k=k + 1, p=np.inf if cheb else 2.0, workers=-1)
+        # Column 0 is the point itself (distance 0) unless it has duplicates; either way,
+        # the (k+1)-th smallest distance including self is the k-th excluding self.
+        dist = np.ascontiguousarray(dist[:, 1:])
+        idx = np.ascontiguousarray(idx[:, 1:])
+        self_rows = np.arange(n)[:, None]
+        # With duplicates the tree may return the point itself later in the list: swap it for
+        # the duplicate it displaced (same distance 0), so that no row lists itself.
+        hit = idx == self_rows
+        if hit.any():
+            rows = np.nonzero(hit.any(axis=1))[0]
+            for r in rows:
+                full_d, full_i = tree.query(X[r], k=k + 1, p=np.inf if cheb else 2.0)
+                keep = full_i != r
+                idx[r] = full_i[keep][:k]
+                dist[r] = full_d[keep][:k]
+        return dist, idx
+    raise ValueError(f"unknown regime {regime!r}")
+
+
+def kth_distance(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = None) -> np.ndarray:
+    """Distance from each row to its k-th nearest neighbour (self excluded)."""
+    return np.ascontiguousarray(knn(X, k, metric, regime)[0][:, k - 1])
+
+
+def count_within(
+    X: np.ndarray,
+    radii: np.ndarray,
+    *,
+    strict: bool = True,
+    metric: str = "chebyshev",
+    regime: str | None = None,
+) -> np.ndarray:
+    """For each row i, the number of rows j != i with ``dist(i, j) < radii[i]`` (or ``<=``)."""
+    cheb = _metric(metric)
+    n, d = X.shape
+    radii = np.ascontiguousarray(radii, dtype=np.float64)
+    if regime is None:
+        regime = "sorted" if d == 1 else _regime(n, d)
+    if regime == "sorted":
+        x = X[:, 0]
+        s = np.sort(x)
+        c = _kernels.count_sorted_1d(s, x, radii, strict)
+        # the point itself satisfies the predicate unless the test is 0 < 0
+        self_in = (radii > 0) | (not strict)
+        return c - self_in.astype(np.int64)
+    if regime == "brute":
+        return _kernels.count_brute(X, radii, strict, cheb)
+    if regime == "grid":
+        pos = radii[radii > 0]
+        lo, s, B = _grid_params(X, float(np.median(pos)) if pos.size else 0.0)
+        return _kernels.count_grid(X, radii, strict, cheb, lo, s, B)
+    if regime == "tree":
+        from scipy.spatial import cKDTree
+
+        r = np.nextafter(radii, -np.inf) if strict else radii
+        r = np.maximum(r, 0.0)
+        tree = cKDTree(X)
+        c = tree.query_ball_point(X, r, p=np.inf if cheb else 2.0, return_length=True, workers=-1)
+        c = np.asarray(c, dtype=np.int64) - 1  # the point itself
+        if strict:
+            c[radii <= 0] = 0
+        return c
+    raise ValueError(f"unknown regime {regime!r}")

@@ -1,0 +1,94 @@
+"""A small registry from method names (and aliases) to estimator functions.
+
+Each front function (``entropy``, ``mutual_information``, ...) owns one
+registry; ``method=`` is resolved through it, and a callable may be passed
+instead of a name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+
+class MethodRegistry:
+    """Map method names and aliases of one quantity to functions."""
+
+    def __init__(self, quantity: str):
+        self.quantity = quantity
+        self._funcs: dict[str, Callable] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, *aliases: str):
+        """Decorator: register ``func`` under ``name`` and optional aliases."""
+
+        def deco(func: Callable) -> Callable:
+            key = self._normalise(name)
+            if key in self._funcs or key in self._aliases:
+                raise RuntimeError(f"method {name!r} registered twice for {self.quantity}")
+            self._funcs[key] = func
+            for alias in aliases:
+                self._aliases[self._normalise(alias)] = key
+            return func
+
+        return deco
+
+    @staticmethod
+    def _normalise(name: str) -> str:
+        return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+    @property
+    def names(self) -> list[str]:
+        """The canonical method names, in registration order."""
+        return list(self._funcs)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return dict(self._aliases)
+
+    def resolve(self, method) -> Callable:
+        """Return the function for ``method`` (a name, alias or callable)."""
+        if callable(method):
+            return method
+        if not isinstance(method, str):
+            raise TypeError(
+                f"method must be a string or a callable; got {type(method).__name__}. "
+                f"Valid methods for {self.quantity}: {self._valid()}"
+            )
+        key = self._normalise(method)
+        key = self._aliases.get(key, key)
+        try:
+            return self._funcs[key]
+        except KeyError:
+            raise ValueError(
+                f"unknown method {method!r} for {self.quantity}; valid methods: {self._valid()}"
+            ) from None
+
+    def _valid(self) -> str:
+        text = ", ".join(repr(n) for n in self._funcs)
+        if self._aliases:
+            text += " (aliases: " + ", ".join(f"{a!r}->{t!r}" for a, t in self._aliases.items()) + ")"
+        return text
+
+    def call(self, method, *args, **kwargs):
+        """Resolve ``method`` and call it, rejecting keywords the method does not take."""
+        func = self.resolve(method)
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):  # builtins and odd callables: let Python check
+            return func(*args, **kwargs)
+        params = sig.parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            unknown = [k for k in kwargs if k not in params]
+            if unknown:
+                name = method if isinstance(method, str) else getattr(func, "__name__", "callable")
+                accepted = [
+                    p.name
+                    for p in params.values()
+                    if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                ][len(args):]
+                raise TypeError(
+                    f"method {name!r} of {self.quantity} does not take "
+                    f"{', '.join(repr(u) for u in unknown)}; it accepts: {', '.join(accepted) or 'nothing'}"
+                )
+        return func(*args, **kwargs)

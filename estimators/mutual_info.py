@@ -1,0 +1,803 @@
+r"""Mutual information and conditional mutual information estimators.
+
+kNN (Kraskov--Stögbauer--Grassberger, Frenzel--Pompe), Gaussian
+(log-determinants), discrete (plug-in), binned, and the mixed
+discrete--continuous kNN estimators of Ross (2014) and Gao et al. (2017).
+
+Every estimator returns nats unless ``base`` is given (``base=2`` gives bits).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import digamma
+
+from . import _neighbors
+from ._registry import MethodRegistry
+from ._validation import (
+    add_noise,
+    as_labels,
+    as_samples,
+    check_k,
+    check_rng,
+    check_same_n,
+    standardize_columns,
+    to_base,
+    warn_ties,
+    warn_undersampled,
+)
+from .entropy import _counts, _gaussian_logdet, _plugin_entropy_counts
+
+__all__ = [
+    "mutual_information",
+    "mi_ksg",
+    "mi_gaussian",
+    "mi_discrete",
+    "mi_binned",
+    "mi_mixed",
+    "mi_ross",
+    "conditional_mutual_information",
+    "cmi_ksg",
+    "cmi_gaussian",
+    "cmi_discrete",
+    "MI_METHODS",
+    "CMI_METHODS",
+]
+
+MI_METHODS = MethodRegistry("mutual_information")
+CMI_METHODS = MethodRegistry("conditional_mutual_information")
+
+
+# ----------------------------------------------------------------------------------------------
+# shared preparation
+# ----------------------------------------------------------------------------------------------
+def _prepare_continuous(arrays: dict, *, k, standardize, noise, seed, what):
+    """Validate, standardise and jitter continuous variables for a kNN estimator."""
+    out = {name: as_samples(a, name) for name, a in arrays.items()}
+    n = check_same_n(**out)
+    k = check_k(k, n)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    rng = check_rng(seed)
+    for name in out:
+        X = out[name]
+        if standardize:
+            X = standardize_columns(X)
+        if noise:
+            X = add_noise(X, noise, rng)
+        else:
+            add_noise(X, noise, rng)  # validates the value
+            warn_ties(X, name)
+        out[name] = np.ascontiguousarray(X)
+    d = sum(X.shape[1] for X in out.values())
+    warn_undersampled(n, d, what)
+    return out, n, k
+
+
+def _joint_codes(*codes: np.ndarray) -> np.ndarray:
+    """Codes of the joint symbol of several code arrays."""
+    if len(codes) == 1:
+        return codes[0]
+    stacked = np.column_stack(codes)
+    _, inv = np.unique(stacked, axis=0, return_inverse=True)
+    return inv.reshape(-1)
+
+
+def _h_codes(codes: np.ndarray, correction) -> float:
+    counts = _counts(codes)
+    h = _plugin_entropy_counts(counts)
+    if correction == "miller_madow":
+        h += (counts.size - 1) / (2.0 * codes.size)
+    return h
+
+
+def _check_correction(correction):
+    if correction not in (None, "miller_madow"):
+        raise ValueError(f"correction must be None or 'miller_madow'; got {correction!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# KSG
+# ----------------------------------------------------------------------------------------------
+def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
+    """KSG estimator 1 or 2 on prepared arrays (nats)."""
+    n = X.shape[0]
+    J = np.ascontiguousarray(np.hstack([X, Y]))
+    if variant == 1:
+        eps = _neighbors.kth_distance(J, k, "chebyshev")
+        nx = _neighbors.count_within(X, eps, strict=True)
+        ny = _neighbors.count_within(Y, eps, strict=True)
+        return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1)))
+    _, idx = _neighbors.knn(J, k, "chebyshev")
+    ex = np.abs(X[idx] - X[:, None, :]).max(axis=(1, 2))
+    ey = np.abs(Y[idx] - Y[:, None, :]).max(axis=(1, 2))
+    nx = _neighbors.count_within(X, ex, strict=False)
+    ny = _neighbors.count_within(Y, ey, strict=False)
+    return float(digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(nx) + digamma(ny)))
+
+
+@MI_METHODS.register("ksg", "kraskov", "knn")
+def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base=None) -> float:
+    r"""Kraskov--Stögbauer--Grassberger kNN estimate of mutual information.
+
+    Estimator 1 (default), with :math:`\varepsilon_i` the max-norm distance from
+    sample *i* to its *k*-th neighbour in the joint space and :math:`n_{x,i}`,
+    :math:`n_{y,i}` the numbers of other samples strictly closer than
+    :math:`\varepsilon_i` in each marginal:
+
+    .. math:: \hat I_1 = \psi(k) + \psi(N) - \langle \psi(n_x + 1) + \psi(n_y + 1) \rangle
+
+    Estimator 2 (``variant=2``), with per-marginal radii (the largest marginal
+    distance among the *k* joint neighbours) and counts :math:`\le` those radii:
+
+    .. math:: \hat I_2 = \psi(k) - 1/k + \psi(N) - \langle \psi(n_x) + \psi(n_y) \rangle
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,) or (n_samples, n_x_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_y_features)
+        Continuous samples, paired by row.
+    k : int, default 4
+        Neighbour order (JIDT's default; scikit-learn uses 3).
+    variant : {1, 2}, default 1
+        KSG estimator 1 or 2.
+    standardize : bool, default True
+        Divide every column by its standard deviation first. The max-norm mixes
+        the variables' scales, so this makes the estimate independent of units.
+    noise : float, default 0.0
+        Relative size of seeded Gaussian jitter added after standardising, to
+        break ties (``1e-10`` is customary; JIDT adds 1e-8). Without it, heavy
+        ties trigger a ``UserWarning``.
+    seed : int or numpy.random.Generator, optional
+        Seed for ``noise``.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units). Not clipped: small negative values
+        happen for independent variables and are kept (clipping biases averages).
+
+    Notes
+    -----
+    Neighbour search: box-assisted (grid) numba kernels in up to 3 joint dimensions,
+    exhaustive search for small samples, a kd-tree otherwise; marginal counts in
+    1-D by binary search. Counts are exact (strict inequalities as KSG define them).
+    KSG underestimates strong dependence in high dimensions (about -0.08 nats for
+    a 4-vs-4-dimensional Gaussian with MI 0.89 at N = 10^4).
+
+    References
+    ----------
+    A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information",
+    Phys. Rev. E 69, 066138 (2004).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mi_ksg
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(10000)
+    >>> y = 0.9 * x + np.sqrt(1 - 0.81) * rng.standard_normal(10000)
+    >>> round(mi_ksg(x, y), 2)   # closed form: -0.5 ln(1 - 0.81) = 0.83
+    0.83
+    """
+    if variant not in (1, 2) or isinstance(variant, bool):
+        raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
+    arrs, n, k = _prepare_continuous(
+        {"x": x, "y": y}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG MI"
+    )
+    return to_base(_ksg(arrs["x"], arrs["y"], k, variant), base)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian
+# ----------------------------------------------------------------------------------------------
+@MI_METHODS.register("gaussian", "gauss", "normal")
+def mi_gaussian(x, y, *, bias_correction=False, base=None) -> float:
+    r"""Mutual information of jointly Gaussian variables from log-determinants.
+
+    .. math:: I(X;Y) = \tfrac12 \left[\log\det\Sigma_X + \log\det\Sigma_Y - \log\det\Sigma_{XY}\right]
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
+        Samples, paired by row; ``n_samples`` must exceed the joint dimension.
+    bias_correction : bool, default False
+        Use unbiased log-determinants under Gaussian sampling (Misra et al. 2005).
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units). For non-Gaussian data this is the MI of
+        the Gaussian with the same covariance: it sees linear dependence only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mi_gaussian
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(100000)
+    >>> y = 0.6 * x + 0.8 * rng.standard_normal(100000)
+    >>> round(mi_gaussian(x, y), 2)   # -0.5 ln(1 - 0.36) = 0.22
+    0.22
+    """
+    X = as_samples(x, "x")
+    Y = as_samples(y, "y")
+    check_same_n(x=X, y=Y)
+    XY = np.hstack([X, Y])
+    bc = bias_correction
+    mi = 0.5 * (
+        _gaussian_logdet(X, "x", bc) + _gaussian_logdet(Y, "y", bc) - _gaussian_logdet(XY, "(x, y)", bc)
+    )
+    return to_base(mi, base)
+
+
+# ----------------------------------------------------------------------------------------------
+# discrete and binned
+# ----------------------------------------------------------------------------------------------
+@MI_METHODS.register("discrete", "plugin", "plug_in")
+def mi_discrete(x, y, *, correction=None, base=None) -> float:
+    r"""Plug-in mutual information of discrete variables.
+
+    .. math:: \hat I = \hat H(X) + \hat H(Y) - \hat H(X, Y)
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
+        Symbols (integers, booleans, strings); each distinct row is one symbol.
+    correction : {None, "miller_madow"}, default None
+        Apply the Miller--Madow correction to each entropy term.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units); the plug-in value is biased upwards by
+        about :math:`(m_{XY} - m_X - m_Y + 1)/(2N)` nats for few samples per cell.
+
+    Examples
+    --------
+    >>> from estimators import mi_discrete
+    >>> mi_discrete([0, 0, 1, 1], [0, 0, 1, 1], base=2)
+    1.0
+    >>> mi_discrete([0, 0, 1, 1], [0, 1, 0, 1])
+    0.0
+    """
+    _check_correction(correction)
+    cx = as_labels(x, "x")
+    cy = as_labels(y, "y")
+    check_same_n(x=cx, y=cy)
+    mi = _h_codes(cx, correction) + _h_codes(cy, correction) - _h_codes(_joint_codes(cx, cy), correction)
+    return to_base(max(mi, 0.0) if correction is None else mi, base)
+
+
+def _bin_codes(X: np.ndarray, bins: int, strategy: str) -> np.ndarray:
+    """Per-column bin indices of X, combined into one code per row."""
+    cols = []
+    for j in range(X.shape[1]):
+        v = X[:, j]
+        if strategy == "uniform":
+            lo, hi = v.min(), v.max()
+            if hi == lo:
+                cols.append(np.zeros(v.size, dtype=np.int64))
+                continue
+            edges = np.linspace(lo, hi, bins + 1)[1:-1]
+        else:
+            edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+        cols.append(np.searchsorted(edges, v, side="right").astype(np.int64))
+    return _joint_codes(*cols)
+
+
+def _auto_bins(X: np.ndarray, Y: np.ndarray) -> int:
+    """Bins per dimension: Hacine-Gharbi et al. (2012) for scalar pairs, Cellucci et al. (2005) else."""
+    n = X.shape[0]
+    if X.shape[1] == 1 and Y.shape[1] == 1:
+        sx, sy = X[:, 0].std(), Y[:, 0].std()
+        r = 0.0 if sx == 0 or sy == 0 else float(np.corrcoef(X[:, 0], Y[:, 0])[0, 1])
+        r2 = min(r * r, 1.0 - 1e-12)
+        b = round(math.sqrt(1.0 + math.sqrt(1.0 + 24.0 * n / (1.0 - r2))) / math.sqrt(2.0))
+    else:
+        b = math.floor((n / 5.0) ** (1.0 / (X.shape[1] + Y.shape[1])))
+    return int(max(2, min(b, math.isqrt(n))))
+
+
+@MI_METHODS.register("binned", "histogram", "bins")
+def mi_binned(x, y, *, bins="auto", strategy="uniform", correction=None, base=None) -> float:
+    r"""Mutual information of continuous variables after binning each dimension.
+
+    Each column is cut into ``bins`` bins and the plug-in MI of the bin indices
+    is returned (:func:`mi_discrete`).
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
+        Continuous samples, paired by row.
+    bins : int or "auto", default "auto"
+        Bins per dimension. ``"auto"``: for scalar x and y the rule of
+        Hacine-Gharbi et al. (2012) for MI,
+        :math:`B = \mathrm{round}\big(\tfrac{1}{\sqrt2}\sqrt{1 + \sqrt{1 + 24N/(1-\hat\rho^2)}}\big)`,
+        with :math:`\hat\rho` the sample correlation (more bins for stronger
+        dependence); otherwise :math:`B = \lfloor (N/5)^{1/(d_x+d_y)} \rfloor`,
+        at least five expected samples per joint cell under independence
+        (Cellucci et al. 2005). Always between 2 and :math:`\sqrt N`.
+    strategy : {"uniform", "quantile"}, default "uniform"
+        Equal-width bins over each column's range, or equal-count bins
+        (invariant to monotone transforms of each column).
+    correction : {None, "miller_madow"}, default None
+        Miller--Madow correction of each entropy term.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units). Binning loses information (bias down)
+        while few samples per cell inflate the plug-in value (bias up); the
+        result depends on ``bins``.
+
+    References
+    ----------
+    A. Hacine-Gharbi, P. Ravier, R. Harba, T. Mohamadi, Pattern Recognit. Lett.
+    33 (2012) 1302--1308. C. J. Cellucci, A. M. Albano, P. E. Rapp, Phys. Rev. E
+    71, 066208 (2005).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mi_binned
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(100000)
+    >>> y = 0.9 * x + np.sqrt(1 - 0.81) * rng.standard_normal(100000)
+    >>> round(mi_binned(x, y), 1)   # closed form 0.83
+    0.8
+    """
+    _check_correction(correction)
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}")
+    X = as_samples(x, "x")
+    Y = as_samples(y, "y")
+    n = check_same_n(x=X, y=Y)
+    if isinstance(bins, str):
+        if bins != "auto":
+            raise ValueError(f"bins must be a positive integer or 'auto'; got {bins!r}")
+        b = _auto_bins(X, Y)
+    elif isinstance(bins, numbers.Integral) and not isinstance(bins, bool) and bins >= 1:
+        b = int(bins)
+    else:
+        raise ValueError(f"bins must be a positive integer or 'auto'; got {bins!r}")
+    cells = float(b) ** (X.shape[1] + Y.shape[1])
+    if cells > n:
+        warnings.warn(
+            f"binned MI: {b} bins per dimension give {cells:.3g} joint cells for {n} samples; "
+            "the plug-in estimate is inflated when cells outnumber samples. Use fewer bins, "
+            "correction='miller_madow', or method='ksg'",
+            UserWarning,
+            stacklevel=2,
+        )
+    cx = _bin_codes(X, b, strategy)
+    cy = _bin_codes(Y, b, strategy)
+    mi = _h_codes(cx, correction) + _h_codes(cy, correction) - _h_codes(_joint_codes(cx, cy), correction)
+    return to_base(mi, base)
+
+
+# ----------------------------------------------------------------------------------------------
+# mixed discrete-continuous
+# ----------------------------------------------------------------------------------------------
+@MI_METHODS.register("mixed", "gao")
+def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
+    r"""kNN mutual information for discrete, continuous or mixed variables.
+
+    Gao et al. (2017) extend KSG to data with repeated values: with
+    :math:`\rho_i` the max-norm distance to the *k*-th joint neighbour, a
+    sample whose :math:`\rho_i = 0` (it has at least *k* exact repeats) uses
+    :math:`\tilde k_i` = its number of exact joint repeats and counts repeats
+    in each marginal; other samples use :math:`\tilde k_i = k`.
+
+    ``form="ksg"`` (default) applies that rule to KSG estimator 1:
+
+    .. math:: \xi_i = \begin{cases}
+              \psi(k) + \psi(N) - \psi(n^{<}_{x,i}+1) - \psi(n^{<}_{y,i}+1) & \rho_i > 0 \\
+              \psi(\tilde k_i) + \psi(N) - \psi(n^{=}_{x,i}) - \psi(n^{=}_{y,i}) & \rho_i = 0
+              \end{cases}
+
+    with strict counts :math:`n^{<}` (as in KSG) and repeat counts
+    :math:`n^{=}` (self excluded). On continuous data it equals
+    :func:`mi_ksg` exactly; on discrete data it approaches the plug-in MI.
+
+    ``form="gao2017"`` is the published formula,
+    :math:`\xi_i = \psi(\tilde k_i) + \log N - \log(n_{x,i}+1) - \log(n_{y,i}+1)`
+    with counts :math:`\le \rho_i`. It is consistent only as k grows: at
+    fixed k its counts include the *k*-th neighbour, which biases it by
+    :math:`\psi(k) - \log(k+1)` (about -0.35 nats at k = 4) wherever a
+    marginal is as tight as the joint space, e.g. continuous x with class labels y.
+
+    The estimate is :math:`\hat I = \frac1N\sum_i \xi_i`.
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
+        Numeric samples; any mix of discrete (repeated) and continuous values.
+    k : int, default 4
+        Neighbour order.
+    form : {"ksg", "gao2017"}, default "ksg"
+        The estimator's form (see above).
+    standardize : bool, default True
+        Divide each column by its standard deviation first.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units).
+
+    References
+    ----------
+    W. Gao, S. Kannan, S. Oh, P. Viswanath, "Estimating mutual information for
+    discrete-continuous mixtures", NeurIPS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mi_mixed
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 5000)
+    >>> x = y + 2 * rng.random(5000)      # U(y, y + 2): MI = 0.5 ln 2 = 0.35
+    >>> round(mi_mixed(x, y), 2)
+    0.35
+    """
+    if form not in ("ksg", "gao2017"):
+        raise ValueError(f"form must be 'ksg' or 'gao2017'; got {form!r}")
+    X = as_samples(x, "x")
+    Y = as_samples(y, "y")
+    n = check_same_n(x=X, y=Y)
+    k = check_k(k, n)
+    if standardize:
+        X, Y = standardize_columns(X), standardize_columns(Y)
+    X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+    J = np.ascontiguousarray(np.hstack([X, Y]))
+    rho = _neighbors.kth_distance(J, k, "chebyshev")
+    zero = rho == 0
+    k_tilde = np.full(n, float(k))
+    if zero.any():
+        k_tilde[zero] = _neighbors.count_within(J, np.zeros(n), strict=False)[zero]
+    if form == "gao2017":
+        nx = _neighbors.count_within(X, rho, strict=False)
+        ny = _neighbors.count_within(Y, rho, strict=False)
+        xi = digamma(k_tilde) + math.log(n) - np.log(nx + 1.0) - np.log(ny + 1.0)
+    else:
+        nx = _neighbors.count_within(X, rho, strict=True) + 1.0
+        ny = _neighbors.count_within(Y, rho, strict=True) + 1.0
+        if zero.any():
+            nx[zero] = _neighbors.count_within(X, np.zeros(n), strict=False)[zero]
+            ny[zero] = _neighbors.count_within(Y, np.zeros(n), strict=False)[zero]
+        xi = digamma(k_tilde) + digamma(n) - digamma(nx) - digamma(ny)
+    return to_base(float(np.mean(xi)), base)
+
+
+@MI_METHODS.register("ross", "labels", "cd", "knn_discrete")
+def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=None, base=None) -> float:
+    r"""kNN mutual information between continuous ``x`` and discrete labels ``y`` (Ross 2014).
+
+    For each sample *i* of class :math:`c_i` with :math:`N_{c_i}` members,
+    :math:`d_i` is the distance to its :math:`k_i`-th neighbour within the class
+    (:math:`k_i = \min(k, N_{c_i}-1)`) and :math:`m_i` the number of samples of
+    any class within :math:`d_i` (:math:`\le`, self excluded):
+
+    .. math:: \hat I = \psi(N) - \langle\psi(N_{c_i})\rangle + \langle\psi(k_i)\rangle - \langle\psi(m_i)\rangle
+
+    This is the estimator to use for MI between activations and class labels.
+    Classes with a single sample carry no neighbour information and are
+    dropped (with a warning), as scikit-learn's ``mutual_info_classif`` does.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,) or (n_samples, n_features)
+        Continuous samples (e.g. a layer's activations).
+    y : array-like of shape (n_samples,)
+        Labels (integers, strings, booleans).
+    k : int, default 4
+        Neighbour order within each class.
+    metric : {"chebyshev", "euclidean"}, default "chebyshev"
+        Norm in x space. The max-norm matches KSG; Euclidean is common for
+        high-dimensional activations.
+    standardize : bool, default True
+        Divide each column of x by its standard deviation first.
+    noise, seed
+        Seeded jitter against ties, as in :func:`mi_ksg`.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        MI in nats (or ``base`` units), at most about ``log(number of classes)``.
+
+    References
+    ----------
+    B. C. Ross, "Mutual information between discrete and continuous data sets",
+    PLoS ONE 9(2): e87357 (2014).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import mi_ross
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 5000)
+    >>> x = y + 2 * rng.random(5000)      # U(y, y + 2): MI = 0.5 ln 2 = 0.35
+    >>> round(mi_ross(x, y), 2)
+    0.35
+    """
+    X = as_samples(x, "x")
+    labels = as_labels(y, "y")
+    n = check_same_n(x=X, y=labels)
+    k = check_k(k, n)
+    rng = check_rng(seed)
+    if standardize:
+        X = standardize_columns(X)
+    if noise:
+        X = add_noise(X, noise, rng)
+    else:
+        add_noise(X, noise, rng)
+        warn_ties(X, "x")
+    class_n = np.bincount(labels)[labels]
+    keep = class_n > 1
+    if not keep.all():
+        warnings.warn(
+            f"{int((~keep).sum())} sample(s) are the only member of their class and were "
+            "dropped: a single sample gives no within-class neighbour",
+            UserWarning,
+            stacklevel=2,
+        )
+        X, labels, class_n = X[keep], labels[keep], class_n[keep]
+        n = X.shape[0]
+        if n < 2:
+            raise ValueError("y has no class with two or more samples; MI cannot be estimated")
+    X = np.ascontiguousarray(X)
+    warn_undersampled(n, X.shape[1], "kNN MI with labels")
+    radius = np.empty(n)
+    k_all = np.empty(n)
+    for c in np.unique(labels):
+        mask = labels == c
+        kc = min(k, int(mask.sum()) - 1)
+        radius[mask] = _neighbors.kth_distance(np.ascontiguousarray(X[mask]), kc, metric)
+        k_all[mask] = kc
+    m = _neighbors.count_within(X, radius, strict=False, metric=metric)
+    mi = digamma(n) - np.mean(digamma(class_n)) + np.mean(digamma(k_all)) - np.mean(digamma(m))
+    return to_base(float(mi), base)
+
+
+def mutual_information(x, y, method="ksg", *, base=None, **kwargs) -> float:
+    r"""Mutual information I(X; Y) between paired samples, in nats by default.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,) or (n_samples, n_x_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_y_features)
+        Paired samples along axis 0 (lists, NumPy arrays or torch tensors).
+    method : str or callable, default "ksg"
+        ``"ksg"`` (Kraskov estimator 1, max-norm; ``variant=2`` for estimator 2),
+        ``"gaussian"``, ``"discrete"``, ``"binned"``, ``"mixed"`` (Gao et al.
+        2017), ``"ross"`` (continuous x, discrete labels y); or a callable
+        ``f(x, y, base=..., **kwargs)``.
+    base : float, optional
+        Logarithm base: ``None`` (nats), ``2`` (bits).
+    **kwargs
+        Passed to the method (``k=``, ``variant=``, ``bins=``, ...).
+
+    Returns
+    -------
+    float
+        The MI estimate.
+
+    Choosing a method
+    -----------------
+    * Continuous x and y, low to moderate dimension: ``"ksg"`` (k=4).
+    * Continuous x (e.g. activations) and class labels y: ``"ross"``.
+    * Data with repeated values or mixed discrete/continuous columns: ``"mixed"``.
+    * Symbols on both sides: ``"discrete"`` (``correction="miller_madow"`` when
+      cells are sparse).
+    * Linear dependence only, or very high dimension with many samples:
+      ``"gaussian"`` (exact for Gaussians, a lower bound in spirit otherwise).
+    * A quick, assumption-light baseline: ``"binned"`` (depends on the binning).
+
+    See Also
+    --------
+    mi_ksg, mi_gaussian, mi_discrete, mi_binned, mi_mixed, mi_ross,
+    conditional_mutual_information
+
+    Examples
+    --------
+    >>> from estimators import mutual_information
+    >>> mutual_information([0, 1, 0, 1], [0, 1, 0, 1], method="discrete", base=2)
+    1.0
+    """
+    return MI_METHODS.call(method, x, y, base=base, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# conditional mutual information
+# ----------------------------------------------------------------------------------------------
+@CMI_METHODS.register("ksg", "frenzel_pompe", "fp", "knn")
+def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) -> float:
+    r"""Frenzel--Pompe (KSG) kNN estimate of conditional mutual information.
+
+    With :math:`\varepsilon_i` the max-norm distance to the *k*-th neighbour in
+    the joint (x, y, z) space and strict counts in the sub-spaces:
+
+    .. math:: \hat I(X;Y|Z) = \psi(k) - \langle \psi(n_{xz}+1) + \psi(n_{yz}+1) - \psi(n_z+1) \rangle
+
+    Parameters
+    ----------
+    x, y, z : array-like of shape (n_samples,) or (n_samples, n_features)
+        Continuous samples, paired by row.
+    k : int, default 4
+        Neighbour order.
+    standardize : bool, default True
+        Divide every column by its standard deviation first.
+    noise, seed
+        Seeded jitter against ties, as in :func:`mi_ksg`.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        CMI in nats (or ``base`` units); may be slightly negative under
+        conditional independence.
+
+    References
+    ----------
+    S. Frenzel and B. Pompe, "Partial mutual information for coupling analysis
+    of multivariate time series", Phys. Rev. Lett. 99, 204101 (2007).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import cmi_ksg
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.standard_normal(5000)
+    >>> x = z + rng.standard_normal(5000)
+    >>> y = z + rng.standard_normal(5000)
+    >>> round(cmi_ksg(x, y, z), 1)   # x and y are independent given z
+    0.0
+    """
+    arrs, n, k = _prepare_continuous(
+        {"x": x, "y": y, "z": z}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG CMI"
+    )
+    X, Y, Z = arrs["x"], arrs["y"], arrs["z"]
+    J = np.ascontiguousarray(np.hstack([X, Y, Z]))
+    eps = _neighbors.kth_distance(J, k, "chebyshev")
+    nxz = _neighbors.count_within(np.ascontiguousarray(np.hstack([X, Z])), eps, strict=True)
+    nyz = _neighbors.count_within(np.ascontiguousarray(np.hstack([Y, Z])), eps, strict=True)
+    nz = _neighbors.count_within(Z, eps, strict=True)
+    cmi = digamma(k) - np.mean(digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1))
+    return to_base(float(cmi), base)
+
+
+@CMI_METHODS.register("gaussian", "gauss", "normal")
+def cmi_gaussian(x, y, z, *, bias_correction=False, base=None) -> float:
+    r"""Conditional mutual information of jointly Gaussian variables.
+
+    .. math:: I(X;Y|Z) = \tfrac12\left[\log\det\Sigma_{XZ} + \log\det\Sigma_{YZ}
+              - \log\det\Sigma_{XYZ} - \log\det\Sigma_{Z}\right]
+
+    Parameters
+    ----------
+    x, y, z : array-like of shape (n_samples,) or (n_samples, n_features)
+        Paired samples; ``n_samples`` must exceed the joint dimension.
+    bias_correction : bool, default False
+        Unbiased log-determinants under Gaussian sampling.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        CMI in nats (or ``base`` units).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from estimators import cmi_gaussian
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.standard_normal(100000)
+    >>> x = z + rng.standard_normal(100000)
+    >>> y = x + z + rng.standard_normal(100000)
+    >>> round(cmi_gaussian(x, y, z), 2)   # 0.5 ln 2 = 0.35
+    0.35
+    """
+    X, Y, Z = as_samples(x, "x"), as_samples(y, "y"), as_samples(z, "z")
+    check_same_n(x=X, y=Y, z=Z)
+    bc = bias_correction
+    val = 0.5 * (
+        _gaussian_logdet(np.hstack([X, Z]), "(x, z)", bc)
+        + _gaussian_logdet(np.hstack([Y, Z]), "(y, z)", bc)
+        - _gaussian_logdet(np.hstack([X, Y, Z]), "(x, y, z)", bc)
+        - _gaussian_logdet(Z, "z", bc)
+    )
+    return to_base(val, base)
+
+
+@CMI_METHODS.register("discrete", "plugin", "plug_in")
+def cmi_discrete(x, y, z, *, correction=None, base=None) -> float:
+    r"""Plug-in conditional mutual information of discrete variables.
+
+    .. math:: \hat I(X;Y|Z) = \hat H(X,Z) + \hat H(Y,Z) - \hat H(X,Y,Z) - \hat H(Z)
+
+    Parameters
+    ----------
+    x, y, z : array-like of shape (n_samples,) or (n_samples, n_features)
+        Symbols, paired by row.
+    correction : {None, "miller_madow"}, default None
+        Miller--Madow correction of each entropy term.
+    base : float, optional
+        Logarithm base; ``None`` gives nats.
+
+    Returns
+    -------
+    float
+        CMI in nats (or ``base`` units).
+
+    Examples
+    --------
+    >>> from estimators import cmi_discrete
+    >>> x = [0, 0, 1, 1]; y = [0, 1, 0, 1]
+    >>> z = [0, 1, 1, 0]                     # z = x XOR y
+    >>> cmi_discrete(x, y, z, base=2)        # I(x;y) = 0 but I(x;y|z) = 1 bit
+    1.0
+    """
+    _check_correction(correction)
+    cx, cy, cz = as_labels(x, "x"), as_labels(y, "y"), as_labels(z, "z")
+    check_same_n(x=cx, y=cy, z=cz)
+    val = (
+        _h_codes(_joint_codes(cx, cz), correction)
+        + _h_codes(_joint_codes(cy, cz), correction)
+        - _h_codes(_joint_codes(cx, cy, cz), correction)
+        - _h_codes(cz, correction)
+    )
+    return to_base(max(val, 0.0) if correction is None else val, base)
+
+
+def conditional_mutual_information(x, y, z, method="ksg", *, base=None, **kwargs) -> float:
+    r"""Conditional mutual information I(X; Y | Z), in nats by default.
+
+    Parameters
+    ----------
+    x, y, z : array-like of shape (n_samples,) or (n_samples, n_features)
+        Paired samples along axis 0.
+    method : str or callable, default "ksg"
+        ``"ksg"`` (Frenzel--Pompe), ``"gaussian"``, ``"discrete"``; or a
+        callable ``f(x, y, z, base=..., **kwargs)``.
+    base : float, optional
+        Logarithm base: ``None`` (nats), ``2`` (bits).
+    **kwargs
+        Passed to the method.
+
+    Returns
+    -------
+    float
+        The CMI estimate.
+
+    Choosing a method
+    -----------------
+    * Continuous data: ``"ksg"``; its bias grows with the dimension of z.
+    * Gaussian or near-Gaussian data, or linear dependence: ``"gaussian"``.
+    * Symbols: ``"discrete"``.
+
+    Examples
+    --------
+    >>> from estimators import conditional_mutual_information
+    >>> conditional_mutual_information([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 1, 0],
+    ...                                method="discrete", base=2)
+    1.0
+    """
+    return CMI_METHODS.call(method, x, y, z, base=base, **kwargs)
