@@ -473,7 +473,9 @@ def entropy_renyi(x, alpha=2.0, *, discrete="auto", k=4, noise=0.0, seed=None, b
               C_k = \left[\frac{\Gamma(k)}{\Gamma(k+1-\alpha)}\right]^{1/(1-\alpha)}
 
     valid for :math:`0 < \alpha < k+1`; ``alpha=1`` gives the Shannon entropy
-    (:func:`entropy_discrete` or :func:`entropy_kl`).
+    (:func:`entropy_discrete` or :func:`entropy_kl`). Its variance is finite
+    only for :math:`k > 2(\alpha - 1)`: raise ``k`` for large orders (k = 10
+    for alpha = 3), or the estimate is dominated by the closest pairs.
 
     Parameters
     ----------
