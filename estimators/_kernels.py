@@ -16,20 +16,21 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _dist(X, i, j, chebyshev):
-    d = X.shape[1]
+def _dist_rows(A, i, Bm, j, chebyshev):
+    """Distance between row i of A and row j of Bm (max-norm or Euclidean)."""
+    d = A.shape[1]
     if chebyshev:
         m = 0.0
         for c in range(d):
-            v = abs(X[i, c] - X[j, c])
+            v = abs(A[i, c] - Bm[j, c])
             if v > m:
                 m = v
         return m
-    s = 0.0
+    acc = 0.0
     for c in range(d):
-        v = X[i, c] - X[j, c]
-        s += v * v
-    return np.sqrt(s)
+        v = A[i, c] - Bm[j, c]
+        acc += v * v
+    return np.sqrt(acc)
 
 
 @njit(cache=True, inline="always")
@@ -61,7 +62,7 @@ def knn_brute(X, k, chebyshev):
         bi = np.full(k, -1, dtype=np.int64)
         for j in range(n):
             if j != i:
-                _insert(bd, bi, _dist(X, i, j, chebyshev), j)
+                _insert(bd, bi, _dist_rows(X, i, X, j, chebyshev), j)
         dist[i] = bd
         idx[i] = bi
     return dist, idx
@@ -77,7 +78,7 @@ def count_brute(X, radii, strict, chebyshev):
         c = 0
         for j in range(n):
             if j != i:
-                dd = _dist(X, i, j, chebyshev)
+                dd = _dist_rows(X, i, X, j, chebyshev)
                 if (dd < r) if strict else (dd <= r):
                     c += 1
         out[i] = c
@@ -129,23 +130,6 @@ def _grid_build(X, lo, s, B):
     for p in range(n):
         Xg[p] = X[order[p]]
     return order, start, Xg
-
-
-@njit(cache=True, inline="always")
-def _dist_rows(A, i, Bm, j, chebyshev):
-    d = A.shape[1]
-    if chebyshev:
-        m = 0.0
-        for c in range(d):
-            v = abs(A[i, c] - Bm[j, c])
-            if v > m:
-                m = v
-        return m
-    acc = 0.0
-    for c in range(d):
-        v = A[i, c] - Bm[j, c]
-        acc += v * v
-    return np.sqrt(acc)
 
 
 @njit(cache=True, parallel=True)

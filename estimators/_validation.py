@@ -27,6 +27,8 @@ __all__ = [
     "warn_ties",
     "standardize_columns",
     "add_noise",
+    "check_noise",
+    "prepare_continuous",
 ]
 
 
@@ -205,7 +207,7 @@ def check_rng(seed) -> np.random.Generator:
     raise TypeError(f"seed must be None, a non-negative int or a numpy.random.Generator; got {seed!r}")
 
 
-def warn_undersampled(n: int, d: int, what: str, factor: int = 10) -> None:
+def warn_undersampled(n: int, d: int, what: str, factor: int = 10, stacklevel: int = 3) -> None:
     """Warn when ``n`` is small for dimension ``d`` (kNN and plug-in estimators)."""
     if n < factor * d:
         warnings.warn(
@@ -214,11 +216,11 @@ def warn_undersampled(n: int, d: int, what: str, factor: int = 10) -> None:
             "lower dependence). Use more samples, reduce the dimension, or compare against "
             "shuffled data",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
-def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05) -> None:
+def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05, stacklevel: int = 4) -> None:
     """Warn when a column of continuous data has many repeated values.
 
     kNN estimators assume continuous data: repeated values make neighbour
@@ -238,7 +240,7 @@ def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05) -> None:
             "noise=1e-10 (seeded jitter), or use method='discrete' / 'mixed' for discrete or "
             "mixed data",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -249,11 +251,62 @@ def standardize_columns(X: np.ndarray) -> np.ndarray:
     return X / sd
 
 
-def add_noise(X: np.ndarray, noise: float, rng: np.random.Generator, name: str = "noise") -> np.ndarray:
-    """Add seeded Gaussian jitter of relative size ``noise`` to break ties."""
+def check_noise(noise, name: str = "noise") -> float:
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
         raise ValueError(f"{name} must be a real number >= 0 (e.g. 1e-10); got {noise!r}")
-    if noise == 0:
+    return float(noise)
+
+
+def add_noise(X: np.ndarray, noise: float, rng: np.random.Generator, name: str = "noise") -> np.ndarray:
+    """Add seeded Gaussian jitter of relative size ``noise`` to break ties.
+
+    The jitter of column j has standard deviation ``noise * max(1, mean|X_j|)``.
+    """
+    if check_noise(noise, name) == 0:
         return X
     scale = np.maximum(np.abs(X).mean(axis=0), 1.0) * float(noise)
     return X + scale * rng.standard_normal(X.shape)
+
+
+def prepare_continuous(arrays: dict, *, k, standardize, noise, seed, what: str):
+    """Validate, standardise and jitter the continuous inputs of a kNN estimator.
+
+    Parameters
+    ----------
+    arrays : dict
+        Argument name -> array-like; all must have the same number of samples.
+    k : int
+        Neighbour order, checked against the number of samples.
+    standardize : bool
+        Divide every column by its standard deviation.
+    noise : float
+        Relative size of seeded jitter (0 disables it; heavy ties then warn).
+    seed : None, int or numpy.random.Generator
+        Seed for the jitter.
+    what : str
+        The estimator's name, for warnings.
+
+    Returns
+    -------
+    (dict, int, int)
+        The prepared C-contiguous float64 arrays, the number of samples, and k.
+    """
+    out = {name: as_samples(a, name) for name, a in arrays.items()}
+    n = check_same_n(**out)
+    k = check_k(k, n)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    noise = check_noise(noise)
+    rng = check_rng(seed)
+    for name in out:
+        X = out[name]
+        if standardize:
+            X = standardize_columns(X)
+        if noise:
+            X = add_noise(X, noise, rng)
+        else:
+            warn_ties(X, name)
+        out[name] = np.ascontiguousarray(X)
+    d = sum(X.shape[1] for X in out.values())
+    warn_undersampled(n, d, what, stacklevel=4)
+    return out, n, k

@@ -15,15 +15,11 @@ from . import _neighbors
 from ._registry import MethodRegistry
 from ._validation import (
     _to_numpy,
-    add_noise,
     as_labels,
     as_samples,
     check_alpha,
-    check_k,
-    check_rng,
-    log_base,
+    prepare_continuous,
     to_base,
-    warn_ties,
     warn_undersampled,
 )
 
@@ -100,16 +96,8 @@ def _is_discrete_dtype(x) -> bool:
 
 
 def _prepare_knn_input(x, name: str, k: int, noise: float, seed, what: str):
-    X = as_samples(x, name)
-    n, d = X.shape
-    k = check_k(k, n)
-    if noise:
-        X = add_noise(X, noise, check_rng(seed))
-    else:
-        add_noise(X, noise, check_rng(seed))  # validate noise
-        warn_ties(X, name)
-    warn_undersampled(n, d, what)
-    return X, k
+    arrs, _, k = prepare_continuous({name: x}, k=k, standardize=False, noise=noise, seed=seed, what=what)
+    return arrs[name], k
 
 
 def _zero_distance_error(n_zero: int, name: str):

@@ -19,16 +19,13 @@ from scipy.special import digamma
 from . import _neighbors
 from ._registry import MethodRegistry
 from ._validation import (
-    add_noise,
     as_labels,
     as_samples,
     check_k,
-    check_rng,
     check_same_n,
+    prepare_continuous,
     standardize_columns,
     to_base,
-    warn_ties,
-    warn_undersampled,
 )
 from .entropy import _counts, _gaussian_logdet, _plugin_entropy_counts
 
@@ -55,27 +52,7 @@ CMI_METHODS = MethodRegistry("conditional_mutual_information")
 # ----------------------------------------------------------------------------------------------
 # shared preparation
 # ----------------------------------------------------------------------------------------------
-def _prepare_continuous(arrays: dict, *, k, standardize, noise, seed, what):
-    """Validate, standardise and jitter continuous variables for a kNN estimator."""
-    out = {name: as_samples(a, name) for name, a in arrays.items()}
-    n = check_same_n(**out)
-    k = check_k(k, n)
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be True or False; got {standardize!r}")
-    rng = check_rng(seed)
-    for name in out:
-        X = out[name]
-        if standardize:
-            X = standardize_columns(X)
-        if noise:
-            X = add_noise(X, noise, rng)
-        else:
-            add_noise(X, noise, rng)  # validates the value
-            warn_ties(X, name)
-        out[name] = np.ascontiguousarray(X)
-    d = sum(X.shape[1] for X in out.values())
-    warn_undersampled(n, d, what)
-    return out, n, k
+_prepare_continuous = prepare_continuous  # kept for callers inside the package
 
 
 def _joint_codes(*codes: np.ndarray) -> np.ndarray:
@@ -188,7 +165,7 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     """
     if variant not in (1, 2) or isinstance(variant, bool):
         raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
-    arrs, n, k = _prepare_continuous(
+    arrs, n, k = prepare_continuous(
         {"x": x, "y": y}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG MI"
     )
     return to_base(_ksg(arrs["x"], arrs["y"], k, variant), base)
@@ -536,18 +513,12 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     >>> round(mi_ross(x, y), 2)
     0.35
     """
-    X = as_samples(x, "x")
     labels = as_labels(y, "y")
-    n = check_same_n(x=X, y=labels)
-    k = check_k(k, n)
-    rng = check_rng(seed)
-    if standardize:
-        X = standardize_columns(X)
-    if noise:
-        X = add_noise(X, noise, rng)
-    else:
-        add_noise(X, noise, rng)
-        warn_ties(X, "x")
+    arrs, n, k = prepare_continuous(
+        {"x": x}, k=k, standardize=standardize, noise=noise, seed=seed, what="kNN MI with labels"
+    )
+    X = arrs["x"]
+    check_same_n(x=X, y=labels)
     class_n = np.bincount(labels)[labels]
     keep = class_n > 1
     if not keep.all():
@@ -562,7 +533,6 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
         if n < 2:
             raise ValueError("y has no class with two or more samples; MI cannot be estimated")
     X = np.ascontiguousarray(X)
-    warn_undersampled(n, X.shape[1], "kNN MI with labels")
     radius = np.empty(n)
     k_all = np.empty(n)
     for c in np.unique(labels):
@@ -670,7 +640,7 @@ def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) 
     >>> round(cmi_ksg(x, y, z), 1)   # x and y are independent given z
     0.0
     """
-    arrs, n, k = _prepare_continuous(
+    arrs, n, k = prepare_continuous(
         {"x": x, "y": y, "z": z}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG CMI"
     )
     X, Y, Z = arrs["x"], arrs["y"], arrs["z"]
