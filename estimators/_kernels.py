@@ -34,6 +34,34 @@ def _dist_rows(A, i, Bm, j, chebyshev):
 
 
 @njit(cache=True, inline="always")
+def _key_rows(A, i, Bm, j, chebyshev):
+    """Monotone key of the distance: the max-norm itself, or the squared Euclidean distance."""
+    d = A.shape[1]
+    if chebyshev:
+        m = 0.0
+        for c in range(d):
+            v = abs(A[i, c] - Bm[j, c])
+            if v > m:
+                m = v
+        return m
+    acc = 0.0
+    for c in range(d):
+        v = A[i, c] - Bm[j, c]
+        acc += v * v
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _keys_to_dist(bd, chebyshev):
+    if not chebyshev:
+        for q in range(bd.shape[0]):
+            bd[q] = np.sqrt(bd[q])
+
+
+CHUNK = 256  # queries per task in the parallel loops: buffers are allocated once per chunk
+
+
+@njit(cache=True, inline="always")
 def _insert(bd, bi, dd, j):
     """Insert (dd, j) into the ascending top-k buffers if dd is strictly smaller than the last."""
     k = bd.shape[0]
@@ -57,14 +85,18 @@ def knn_brute(X, k, chebyshev):
     n = X.shape[0]
     dist = np.empty((n, k))
     idx = np.empty((n, k), dtype=np.int64)
-    for i in prange(n):
-        bd = np.full(k, np.inf)
-        bi = np.full(k, -1, dtype=np.int64)
-        for j in range(n):
-            if j != i:
-                _insert(bd, bi, _dist_rows(X, i, X, j, chebyshev), j)
-        dist[i] = bd
-        idx[i] = bi
+    for chunk in prange((n + CHUNK - 1) // CHUNK):
+        bd = np.empty(k)
+        bi = np.empty(k, dtype=np.int64)
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            bd[:] = np.inf
+            bi[:] = -1
+            for j in range(n):
+                if j != i:
+                    _insert(bd, bi, _key_rows(X, i, X, j, chebyshev), j)
+            _keys_to_dist(bd, chebyshev)
+            dist[i] = bd
+            idx[i] = bi
     return dist, idx
 
 
@@ -143,43 +175,49 @@ def knn_grid(X, k, chebyshev, lo, s, B):
     dist = np.empty((n, k))
     idx = np.empty((n, k), dtype=np.int64)
     margin = 1e-9 * s
-    for i in prange(n):
-        bd = np.full(k, np.inf)
-        bi = np.full(k, -1, dtype=np.int64)
+    for chunk in prange((n + CHUNK - 1) // CHUNK):
+        bd = np.empty(k)
+        bi = np.empty(k, dtype=np.int64)
         ci = np.zeros(3, dtype=np.int64)
-        for c in range(d):
-            ci[c] = _cell_coord(X[i, c], lo[c], s, B[c])
-        r = 0
-        while True:
-            for a in range(max(ci[0] - r, 0), min(ci[0] + r, B[0] - 1) + 1):
-                da = abs(a - ci[0])
-                for b in range(max(ci[1] - r, 0), min(ci[1] + r, B[1] - 1) + 1):
-                    db = max(da, abs(b - ci[1]))
-                    for cc in range(max(ci[2] - r, 0), min(ci[2] + r, B[2] - 1) + 1):
-                        if max(db, abs(cc - ci[2])) != r:
-                            continue
-                        cid = (a * B[1] + b) * B[2] + cc
-                        for p in range(start[cid], start[cid + 1]):
-                            j = order[p]
-                            if j != i:
-                                _insert(bd, bi, _dist_rows(X, i, Xg, p, chebyshev), j)
-            bound = np.inf
+        for i in range(chunk * CHUNK, min(n, (chunk + 1) * CHUNK)):
+            bd[:] = np.inf
+            bi[:] = -1
             for c in range(d):
-                if ci[c] - r > 0:
-                    g = X[i, c] - (lo[c] + (ci[c] - r) * s)
-                    if g < bound:
-                        bound = g
-                if ci[c] + r < B[c] - 1:
-                    g = lo[c] + (ci[c] + r + 1) * s - X[i, c]
-                    if g < bound:
-                        bound = g
-            if bound == np.inf:
-                break  # the block covers the whole grid
-            if bd[k - 1] < bound - margin:
-                break
-            r += 1
-        dist[i] = bd
-        idx[i] = bi
+                ci[c] = _cell_coord(X[i, c], lo[c], s, B[c])
+            r = 0
+            while True:
+                for a in range(max(ci[0] - r, 0), min(ci[0] + r, B[0] - 1) + 1):
+                    da = abs(a - ci[0])
+                    for b in range(max(ci[1] - r, 0), min(ci[1] + r, B[1] - 1) + 1):
+                        db = max(da, abs(b - ci[1]))
+                        for cc in range(max(ci[2] - r, 0), min(ci[2] + r, B[2] - 1) + 1):
+                            if max(db, abs(cc - ci[2])) != r:
+                                continue
+                            cid = (a * B[1] + b) * B[2] + cc
+                            for p in range(start[cid], start[cid + 1]):
+                                j = order[p]
+                                if j != i:
+                                    _insert(bd, bi, _key_rows(X, i, Xg, p, chebyshev), j)
+                # distance from the query to the nearest unvisited cell
+                bound = np.inf
+                for c in range(d):
+                    if ci[c] - r > 0:
+                        g = X[i, c] - (lo[c] + (ci[c] - r) * s)
+                        if g < bound:
+                            bound = g
+                    if ci[c] + r < B[c] - 1:
+                        g = lo[c] + (ci[c] + r + 1) * s - X[i, c]
+                        if g < bound:
+                            bound = g
+                if bound == np.inf:
+                    break  # the block covers the whole grid
+                bound -= margin
+                if bound > 0 and bd[k - 1] < (bound if chebyshev else bound * bound):
+                    break
+                r += 1
+            _keys_to_dist(bd, chebyshev)
+            dist[i] = bd
+            idx[i] = bi
     return dist, idx
 
 

@@ -137,14 +137,43 @@ def count_within(
         lo, s, B = _grid_params(X, float(np.median(pos)) if pos.size else 0.0)
         return _kernels.count_grid(X, radii, strict, cheb, lo, s, B)
     if regime == "tree":
-        from scipy.spatial import cKDTree
-
-        r = np.nextafter(radii, -np.inf) if strict else radii
-        r = np.maximum(r, 0.0)
-        tree = cKDTree(X)
-        c = tree.query_ball_point(X, r, p=np.inf if cheb else 2.0, return_length=True, workers=-1)
-        c = np.asarray(c, dtype=np.int64) - 1  # the point itself
-        if strict:
-            c[radii <= 0] = 0
-        return c
+        return _count_tree(X, radii, strict, cheb)
     raise ValueError(f"unknown regime {regime!r}")
+
+
+def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> np.ndarray:
+    """Exact neighbour counts with SciPy's kd-tree.
+
+    Max-norm distances in the tree are the same floating-point numbers as ours, so a
+    strict count is a ``<=`` count at the next float below the radius. Euclidean
+    distances are compared squared inside the tree, which can differ from
+    ``sqrt(sum)`` in the last bit: rows whose count changes between radii a few ulps
+    apart are recounted directly.
+    """
+    from scipy.spatial import cKDTree
+
+    n = X.shape[0]
+    tree = cKDTree(X)
+    p = np.inf if cheb else 2.0
+
+    def length(r):
+        r = np.maximum(r, 0.0)
+        return np.asarray(tree.query_ball_point(X, r, p=p, return_length=True, workers=-1), dtype=np.int64)
+
+    if cheb:
+        c = length(np.nextafter(radii, -np.inf) if strict else radii)
+    else:
+        lo = length(radii * (1.0 - 1e-12))
+        hi = length(radii * (1.0 + 1e-12))
+        c = lo
+        for i in np.nonzero(lo != hi)[0]:
+            cand = tree.query_ball_point(X[i], radii[i] * (1.0 + 1e-12), p=2.0)
+            acc = np.zeros(len(cand))
+            for col in range(X.shape[1]):  # sequential sum, as in the kernels
+                acc += (X[cand, col] - X[i, col]) ** 2
+            dd = np.sqrt(acc)
+            c[i] = int(np.count_nonzero(dd < radii[i] if strict else dd <= radii[i]))
+    c = c - 1  # the point itself
+    if strict:
+        c[radii <= 0] = 0
+    return c

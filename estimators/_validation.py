@@ -9,9 +9,28 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str) -> None:
+    """Issue a ``UserWarning`` attributed to the user's call, not to library internals."""
+    warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 __all__ = [
     "as_samples",
@@ -28,6 +47,7 @@ __all__ = [
     "standardize_columns",
     "add_noise",
     "check_noise",
+    "warn",
     "prepare_continuous",
 ]
 
@@ -207,20 +227,17 @@ def check_rng(seed) -> np.random.Generator:
     raise TypeError(f"seed must be None, a non-negative int or a numpy.random.Generator; got {seed!r}")
 
 
-def warn_undersampled(n: int, d: int, what: str, factor: int = 10, stacklevel: int = 3) -> None:
-    """Warn when ``n`` is small for dimension ``d`` (kNN and plug-in estimators)."""
+def warn_undersampled(n: int, d: int, what: str, factor: int = 10) -> None:
+    """Warn when ``n`` is small for dimension ``d`` (kNN and kernel estimators)."""
     if n < factor * d:
-        warnings.warn(
+        warn(
             f"{what}: only {n} samples for {d} dimensions (fewer than {factor} per dimension); "
-            "nearest-neighbour estimates are strongly biased in this regime (usually towards "
-            "lower dependence). Use more samples, reduce the dimension, or compare against "
-            "shuffled data",
-            UserWarning,
-            stacklevel=stacklevel,
+            "nonparametric estimates are strongly biased in this regime. Use more samples, "
+            "reduce the dimension, or compare against shuffled data"
         )
 
 
-def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05, stacklevel: int = 4) -> None:
+def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05) -> None:
     """Warn when a column of continuous data has many repeated values.
 
     kNN estimators assume continuous data: repeated values make neighbour
@@ -234,13 +251,11 @@ def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05, stacklevel: int
         s = np.sort(X[:, j])
         worst = max(worst, float(np.count_nonzero(s[1:] == s[:-1])) / n)
     if worst > threshold:
-        warnings.warn(
+        warn(
             f"{name} has heavy ties ({100 * worst:.1f}% of the values in one column repeat an "
             "earlier value); kNN estimators assume continuous data and are biased by ties. Pass "
             "noise=1e-10 (seeded jitter), or use method='discrete' / 'mixed' for discrete or "
-            "mixed data",
-            UserWarning,
-            stacklevel=stacklevel,
+            "mixed data"
         )
 
 
@@ -252,8 +267,10 @@ def standardize_columns(X: np.ndarray) -> np.ndarray:
 
 
 def check_noise(noise, name: str = "noise") -> float:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"{name} must be a real number >= 0 (e.g. 1e-10); got {noise!r}")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
+        raise TypeError(f"{name} must be a real number >= 0 (e.g. 1e-10); got {noise!r}")
+    if not noise >= 0 or math.isinf(noise):
+        raise ValueError(f"{name} must be a finite number >= 0 (e.g. 1e-10); got {noise!r}")
     return float(noise)
 
 
@@ -308,5 +325,5 @@ def prepare_continuous(arrays: dict, *, k, standardize, noise, seed, what: str):
             warn_ties(X, name)
         out[name] = np.ascontiguousarray(X)
     d = sum(X.shape[1] for X in out.values())
-    warn_undersampled(n, d, what, stacklevel=4)
+    warn_undersampled(n, d, what)
     return out, n, k

@@ -81,8 +81,8 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
     if L is None or not np.all(np.diag(L) > 1e-12 * np.sqrt(np.max(np.diag(C)) + 1e-300)):
         raise ValueError(
             f"the covariance of {name} is singular (a constant column, or columns that are "
-            "linear combinations of others); the Gaussian differential entropy is -inf. Drop "
-            "redundant columns or add small noise"
+            "linear combinations of others): its log-determinant is -inf, so its Gaussian "
+            "entropy is -inf and a Gaussian MI involving it is infinite. Drop redundant columns"
         )
     logdet = 2.0 * float(np.log(np.diag(L)).sum())
     if bias_correction:
@@ -103,8 +103,9 @@ def _prepare_knn_input(x, name: str, k: int, noise: float, seed, what: str):
 def _zero_distance_error(n_zero: int, name: str):
     return ValueError(
         f"{name} has repeated points: for {n_zero} sample(s) the k-th neighbour is at distance "
-        "0, so the kNN entropy is -inf. The data look discrete; use method='discrete', add "
-        "seeded jitter with noise=1e-10, or raise k above the number of repeats"
+        "0, so the kNN entropy is -inf. Discrete data need method='discrete' (differential "
+        "entropy does not apply to them). For continuous data recorded with limited precision, "
+        "add jitter at the rounding scale (noise=...) or raise k above the number of repeats"
     )
 
 
@@ -228,9 +229,10 @@ def entropy_kl(x, *, k=4, metric="euclidean", noise=0.0, seed=None, base=None) -
 
     Notes
     -----
-    Consistent for any fixed k; the bias grows with dimension (roughly, it
-    underestimates in high dimensions at fixed N). Repeated values (discrete
-    data) break the estimator: use ``noise`` or a discrete method.
+    Consistent for any fixed k; at fixed N the bias grows with the dimension
+    (for standard Gaussians at N = 10^4 it overestimates by about 0.79 nats at
+    d = 20 and 2.1 nats at d = 30). Repeated values (discrete data) break the
+    estimator: use a discrete method.
 
     References
     ----------
@@ -341,7 +343,9 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
     Notes
     -----
     The result depends on the bandwidth: too wide a kernel smooths the density
-    and overestimates entropy, too narrow a kernel underestimates it. For
+    and overestimates entropy, and so does too narrow a one (the leave-one-out
+    density at each sample becomes small and noisy; h = 0.01 gives 1.70 nats
+    for a standard normal whose entropy is 1.42). For
     Gaussian data with Scott's rule the bias is small (about :math:`d h^4/4`
     nats from smoothing). Cost is :math:`O(N^2 d)` time (numba kernel), O(N) memory.
 

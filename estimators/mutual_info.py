@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 from scipy.special import digamma
@@ -26,6 +25,7 @@ from ._validation import (
     prepare_continuous,
     standardize_columns,
     to_base,
+    warn,
 )
 from .entropy import _counts, _gaussian_logdet, _plugin_entropy_counts
 
@@ -80,16 +80,30 @@ def _check_correction(correction):
 # ----------------------------------------------------------------------------------------------
 # KSG
 # ----------------------------------------------------------------------------------------------
+def _check_joint_radii(eps: np.ndarray, names: str) -> None:
+    """KSG needs a positive k-th neighbour distance in the joint space for every sample."""
+    n_zero = int(np.count_nonzero(eps <= 0))
+    if n_zero:
+        raise ValueError(
+            f"{names} have repeated points: for {n_zero} sample(s) the k-th neighbour in the joint "
+            "space is at distance 0, where the KSG estimator is undefined. For discrete or "
+            "partly discrete data use method='mixed' (or 'discrete' / 'ross'); for continuous "
+            "data recorded with limited precision, add jitter at the rounding scale (noise=...)"
+        )
+
+
 def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
     """KSG estimator 1 or 2 on prepared arrays (nats)."""
     n = X.shape[0]
     J = np.ascontiguousarray(np.hstack([X, Y]))
     if variant == 1:
         eps = _neighbors.kth_distance(J, k, "chebyshev")
+        _check_joint_radii(eps, "x and y")
         nx = _neighbors.count_within(X, eps, strict=True)
         ny = _neighbors.count_within(Y, eps, strict=True)
         return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1)))
-    _, idx = _neighbors.knn(J, k, "chebyshev")
+    dist, idx = _neighbors.knn(J, k, "chebyshev")
+    _check_joint_radii(dist[:, k - 1], "x and y")
     ex = np.abs(X[idx] - X[:, None, :]).max(axis=(1, 2))
     ey = np.abs(Y[idx] - Y[:, None, :]).max(axis=(1, 2))
     nx = _neighbors.count_within(X, ex, strict=False)
@@ -128,7 +142,9 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     noise : float, default 0.0
         Relative size of seeded Gaussian jitter added after standardising, to
         break ties (``1e-10`` is customary; JIDT adds 1e-8). Without it, heavy
-        ties trigger a ``UserWarning``.
+        ties trigger a ``UserWarning``, and repeated points in the joint space
+        (k-th neighbour at distance 0) a ``ValueError``. Jitter does not make
+        discrete data continuous: use ``method="mixed"`` for those.
     seed : int or numpy.random.Generator, optional
         Seed for ``noise``.
     base : float, optional
@@ -349,15 +365,14 @@ def mi_binned(x, y, *, bins="auto", strategy="uniform", correction=None, base=No
     elif isinstance(bins, numbers.Integral) and not isinstance(bins, bool) and bins >= 1:
         b = int(bins)
     else:
-        raise ValueError(f"bins must be a positive integer or 'auto'; got {bins!r}")
+        err = ValueError if isinstance(bins, numbers.Integral) and not isinstance(bins, bool) else TypeError
+        raise err(f"bins must be a positive integer or 'auto'; got {bins!r}")
     cells = float(b) ** (X.shape[1] + Y.shape[1])
     if cells > n:
-        warnings.warn(
+        warn(
             f"binned MI: {b} bins per dimension give {cells:.3g} joint cells for {n} samples; "
             "the plug-in estimate is inflated when cells outnumber samples. Use fewer bins, "
-            "correction='miller_madow', or method='ksg'",
-            UserWarning,
-            stacklevel=2,
+            "correction='miller_madow', or method='ksg'"
         )
     cx = _bin_codes(X, b, strategy)
     cy = _bin_codes(Y, b, strategy)
@@ -387,7 +402,7 @@ def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
 
     with strict counts :math:`n^{<}` (as in KSG) and repeat counts
     :math:`n^{=}` (self excluded). On continuous data it equals
-    :func:`mi_ksg` exactly; on discrete data it approaches the plug-in MI.
+    :func:`mi_ksg` (to rounding); on discrete data it approaches the plug-in MI.
 
     ``form="gao2017"`` is the published formula,
     :math:`\xi_i = \psi(\tilde k_i) + \log N - \log(n_{x,i}+1) - \log(n_{y,i}+1)`
@@ -522,11 +537,9 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     class_n = np.bincount(labels)[labels]
     keep = class_n > 1
     if not keep.all():
-        warnings.warn(
+        warn(
             f"{int((~keep).sum())} sample(s) are the only member of their class and were "
-            "dropped: a single sample gives no within-class neighbour",
-            UserWarning,
-            stacklevel=2,
+            "dropped: a single sample gives no within-class neighbour"
         )
         X, labels, class_n = X[keep], labels[keep], class_n[keep]
         n = X.shape[0]
@@ -646,6 +659,7 @@ def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) 
     X, Y, Z = arrs["x"], arrs["y"], arrs["z"]
     J = np.ascontiguousarray(np.hstack([X, Y, Z]))
     eps = _neighbors.kth_distance(J, k, "chebyshev")
+    _check_joint_radii(eps, "x, y and z")
     nxz = _neighbors.count_within(np.ascontiguousarray(np.hstack([X, Z])), eps, strict=True)
     nyz = _neighbors.count_within(np.ascontiguousarray(np.hstack([Y, Z])), eps, strict=True)
     nz = _neighbors.count_within(Z, eps, strict=True)

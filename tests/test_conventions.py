@@ -124,3 +124,13 @@ def test_cli_lists_methods(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert "mutual_information:" in out and "ksg" in out and "miller_madow" in out
+
+
+def test_warnings_point_at_the_callers_line():
+    x = np.random.default_rng(0).standard_normal((30, 5))
+    with pytest.warns(UserWarning) as rec:
+        im.entropy(x)  # through the front function and the registry
+    assert all(w.filename == __file__ for w in rec)
+    with pytest.warns(UserWarning) as rec:
+        im.mi_ksg(x, x[:, ::-1] + 1.0)
+    assert all(w.filename == __file__ for w in rec)

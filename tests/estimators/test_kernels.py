@@ -65,6 +65,16 @@ def test_counts_euclidean_match_reference(regime):
         np.testing.assert_array_equal(got, ref.counts(X, radii, strict, "euclidean"))
 
 
+def test_counts_euclidean_tree_exact_at_the_boundary():
+    # radii equal to actual Euclidean distances: the tree compares squared distances,
+    # the counts must still equal a direct evaluation
+    X = _data("gauss", 1500, 4, seed=4)
+    radii = ref.kth_distances(X, 5, "euclidean")
+    for strict in (True, False):
+        got = _neighbors.count_within(X, radii, strict=strict, metric="euclidean", regime="tree")
+        np.testing.assert_array_equal(got, ref.counts(X, radii, strict, "euclidean"))
+
+
 def test_knn_indices_are_true_neighbours():
     X = _data("gauss", 300, 2, seed=5)
     D = ref.pairwise(X)
