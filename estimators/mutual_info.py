@@ -88,7 +88,7 @@ def _check_joint_radii(eps: np.ndarray, names: str) -> None:
             f"{names} have repeated points: for {n_zero} sample(s) the k-th neighbour in the joint "
             "space is at distance 0, where the KSG estimator is undefined. For discrete or "
             "partly discrete data use method='mixed' (or 'discrete' / 'ross'); for continuous "
-            "data recorded with limited precision, add jitter at the rounding scale (noise=...)"
+            "data recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)"
         )
 
 
