@@ -9,5 +9,7 @@ from .entropy import *  # noqa: F401,F403
 from .entropy import __all__ as _entropy_all
 from .mutual_info import *  # noqa: F401,F403
 from .mutual_info import __all__ as _mutual_info_all
+from .higher_order import *  # noqa: F401,F403
+from .higher_order import __all__ as _higher_order_all
 
-__all__ = [*_entropy_all, *_mutual_info_all]
+__all__ = [*_entropy_all, *_mutual_info_all, *_higher_order_all]

@@ -152,7 +152,6 @@ def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> n
     """
     from scipy.spatial import cKDTree
 
-    n = X.shape[0]
     tree = cKDTree(X)
     p = np.inf if cheb else 2.0
 

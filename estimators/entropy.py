@@ -60,6 +60,9 @@ def _log_unit_ball(d: int, chebyshev: bool) -> float:
     return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
 
 
+SINGULAR_RTOL = 1e-10
+
+
 def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) -> float:
     """log det of the sample covariance (ddof=1) of X, optionally bias-corrected.
 
@@ -78,7 +81,9 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
         L = np.linalg.cholesky(C)
     except np.linalg.LinAlgError:
         L = None
-    if L is None or not np.all(np.diag(L) > 1e-12 * np.sqrt(np.max(np.diag(C)) + 1e-300)):
+    # A column whose variance left after regressing on the columns before it is below
+    # SINGULAR_RTOL of its own variance counts as a linear combination of them.
+    if L is None or not np.all(np.diag(L) ** 2 > SINGULAR_RTOL * np.diag(C)):
         raise ValueError(
             f"the covariance of {name} is singular (a constant column, or columns that are "
             "linear combinations of others): its log-determinant is -inf, so its Gaussian "

@@ -115,6 +115,10 @@ def test_gaussian_bias_correction_is_unbiased():
 
 def test_gaussian_singular_covariance_is_a_clear_error():
     x = np.random.default_rng(0).standard_normal((100, 1))
+    for seed in range(20):  # exact collinearity is caught whatever the rounding
+        z = np.random.default_rng(seed).standard_normal((100, 2))
+        with pytest.raises(ValueError, match="singular"):
+            est.entropy_gaussian(np.column_stack([z, z @ [0.3, -1.7]]))
     with pytest.raises(ValueError, match="singular"):
         est.entropy_gaussian(np.hstack([x, 2 * x]))
     with pytest.raises(ValueError, match="singular"):
