@@ -11,5 +11,7 @@ from .mutual_info import *  # noqa: F401,F403
 from .mutual_info import __all__ as _mutual_info_all
 from .higher_order import *  # noqa: F401,F403
 from .higher_order import __all__ as _higher_order_all
+from .timeseries import *  # noqa: F401,F403
+from .timeseries import __all__ as _timeseries_all
 
-__all__ = [*_entropy_all, *_mutual_info_all, *_higher_order_all]
+__all__ = [*_entropy_all, *_mutual_info_all, *_higher_order_all, *_timeseries_all]

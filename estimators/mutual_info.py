@@ -22,6 +22,7 @@ from ._validation import (
     as_samples,
     check_k,
     check_same_n,
+    pair_codes,
     prepare_continuous,
     standardize_columns,
     to_base,
@@ -56,12 +57,11 @@ _prepare_continuous = prepare_continuous  # kept for callers inside the package
 
 
 def _joint_codes(*codes: np.ndarray) -> np.ndarray:
-    """Codes of the joint symbol of several code arrays."""
-    if len(codes) == 1:
-        return codes[0]
-    stacked = np.column_stack(codes)
-    _, inv = np.unique(stacked, axis=0, return_inverse=True)
-    return inv.reshape(-1)
+    """Codes of the joint symbol of several compact code arrays (lexicographic order)."""
+    out = codes[0]
+    for c in codes[1:]:
+        out = pair_codes(out, c)
+    return out
 
 
 def _h_codes(codes: np.ndarray, correction) -> float:

@@ -7,9 +7,10 @@ import sys
 
 
 def _cmd_methods(args) -> int:
-    from estimators import CMI_METHODS, ENTROPY_METHODS, MI_METHODS
+    import estimators
 
-    for reg in (ENTROPY_METHODS, MI_METHODS, CMI_METHODS):
+    registries = [getattr(estimators, name) for name in estimators.__all__ if name.endswith("_METHODS")]
+    for reg in registries:
         print(f"{reg.quantity}:")
         aliases = reg.aliases
         for name in reg.names:
