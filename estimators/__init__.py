@@ -13,5 +13,16 @@ from .higher_order import *  # noqa: F401,F403
 from .higher_order import __all__ as _higher_order_all
 from .timeseries import *  # noqa: F401,F403
 from .timeseries import __all__ as _timeseries_all
+from .spectral import *  # noqa: F401,F403
+from .spectral import __all__ as _spectral_all
+from .diffusion import *  # noqa: F401,F403
+from .diffusion import __all__ as _diffusion_all
 
-__all__ = [*_entropy_all, *_mutual_info_all, *_higher_order_all, *_timeseries_all]
+__all__ = [
+    *_entropy_all,
+    *_mutual_info_all,
+    *_higher_order_all,
+    *_timeseries_all,
+    *_spectral_all,
+    *_diffusion_all,
+]
