@@ -17,6 +17,10 @@ from .spectral import *  # noqa: F401,F403
 from .spectral import __all__ as _spectral_all
 from .diffusion import *  # noqa: F401,F403
 from .diffusion import __all__ as _diffusion_all
+from .neural import *  # noqa: F401,F403
+from .neural import __all__ as _neural_all
+from .self_consistency import *  # noqa: F401,F403
+from .self_consistency import __all__ as _self_consistency_all
 
 __all__ = [
     *_entropy_all,
@@ -25,4 +29,6 @@ __all__ = [
     *_timeseries_all,
     *_spectral_all,
     *_diffusion_all,
+    *_neural_all,
+    *_self_consistency_all,
 ]

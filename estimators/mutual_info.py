@@ -569,8 +569,11 @@ def mutual_information(x, y, method="ksg", *, base=None, **kwargs) -> float:
     method : str or callable, default "ksg"
         ``"ksg"`` (Kraskov estimator 1, max-norm; ``variant=2`` for estimator 2),
         ``"gaussian"``, ``"discrete"``, ``"binned"``, ``"mixed"`` (Gao et al.
-        2017), ``"ross"`` (continuous x, discrete labels y); or a callable
-        ``f(x, y, base=..., **kwargs)``.
+        2017), ``"ross"`` (continuous x, discrete labels y), the neural bounds
+        ``"mine"``, ``"nwj"``, ``"infonce"``, ``"smile"`` (:mod:`estimators.neural`),
+        ``"matrix"`` (matrix-based Rényi MI, :mod:`estimators.spectral`) and
+        ``"dsmi"`` (diffusion spectral MI with labels y,
+        :mod:`estimators.diffusion`); or a callable ``f(x, y, base=..., **kwargs)``.
     base : float, optional
         Logarithm base: ``None`` (nats), ``2`` (bits).
     **kwargs
@@ -591,6 +594,11 @@ def mutual_information(x, y, method="ksg", *, base=None, **kwargs) -> float:
     * Linear dependence only, or very high dimension with many samples:
       ``"gaussian"`` (exact for Gaussians, a lower bound in spirit otherwise).
     * A quick, assumption-light baseline: ``"binned"`` (depends on the binning).
+    * High-dimensional x and y (a layer and its input), where kNN estimators
+      fail: the neural bounds; ``"smile"`` or ``"infonce"`` for stability
+      (InfoNCE cannot exceed ln(batch size)); transform heavy tails (``np.arcsinh``) first.
+    * Representations and labels, robust to noise: ``"dsmi"``; kernel
+      (Gram-matrix) dependence without density estimation: ``"matrix"``.
 
     See Also
     --------
