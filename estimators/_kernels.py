@@ -16,24 +16,6 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _dist_rows(A, i, Bm, j, chebyshev):
-    """Distance between row i of A and row j of Bm (max-norm or Euclidean)."""
-    d = A.shape[1]
-    if chebyshev:
-        m = 0.0
-        for c in range(d):
-            v = abs(A[i, c] - Bm[j, c])
-            if v > m:
-                m = v
-        return m
-    acc = 0.0
-    for c in range(d):
-        v = A[i, c] - Bm[j, c]
-        acc += v * v
-    return np.sqrt(acc)
-
-
-@njit(cache=True, inline="always")
 def _key_rows(A, i, Bm, j, chebyshev):
     """Monotone key of the distance: the max-norm itself, or the squared Euclidean distance."""
     d = A.shape[1]
@@ -49,6 +31,13 @@ def _key_rows(A, i, Bm, j, chebyshev):
         v = A[i, c] - Bm[j, c]
         acc += v * v
     return acc
+
+
+@njit(cache=True, inline="always")
+def _dist_rows(A, i, Bm, j, chebyshev):
+    """Distance between row i of A and row j of Bm (max-norm or Euclidean)."""
+    key = _key_rows(A, i, Bm, j, chebyshev)
+    return key if chebyshev else np.sqrt(key)
 
 
 @njit(cache=True, inline="always")
