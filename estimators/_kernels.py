@@ -175,18 +175,43 @@ def knn_grid(X, k, chebyshev, lo, s, B):
                 ci[c] = _cell_coord(X[i, c], lo[c], s, B[c])
             r = 0
             while True:
-                for a in range(max(ci[0] - r, 0), min(ci[0] + r, B[0] - 1) + 1):
-                    da = abs(a - ci[0])
-                    for b in range(max(ci[1] - r, 0), min(ci[1] + r, B[1] - 1) + 1):
-                        db = max(da, abs(b - ci[1]))
-                        for cc in range(max(ci[2] - r, 0), min(ci[2] + r, B[2] - 1) + 1):
-                            if max(db, abs(cc - ci[2])) != r:
-                                continue
-                            cid = (a * B[1] + b) * B[2] + cc
-                            for p in range(start[cid], start[cid + 1]):
-                                j = order[p]
-                                if j != i:
-                                    _insert(bd, bi, _key_rows(X, i, Xg, p, chebyshev), j)
+                # visit only the cells on the shell max(|offset|) == r
+                # interior rows of a dimension hold shell cells only if a later dimension's
+                # shell faces lie inside the grid; otherwise only its two end rows are visited
+                in_c = ci[2] - r >= 0 or ci[2] + r <= B[2] - 1
+                in_bc = in_c or ci[1] - r >= 0 or ci[1] + r <= B[1] - 1
+                a0 = max(ci[0] - r, 0)
+                a1 = min(ci[0] + r, B[0] - 1)
+                a = a0 if in_bc else ci[0] - r
+                while a <= a1:
+                    if a < a0:
+                        a += 2 * r if r > 0 else 1
+                        continue
+                    on_a = abs(a - ci[0]) == r
+                    b0 = max(ci[1] - r, 0)
+                    b1 = min(ci[1] + r, B[1] - 1)
+                    b = b0 if (on_a or in_c) else ci[1] - r
+                    while b <= b1:
+                        if b < b0:
+                            b += 2 * r if r > 0 else 1
+                            continue
+                        on_b = on_a or abs(b - ci[1]) == r
+                        c0 = max(ci[2] - r, 0)
+                        c1 = min(ci[2] + r, B[2] - 1)
+                        step = 1 if on_b else 2 * r
+                        if step == 0:
+                            step = 1
+                        cc = c0 if on_b else ci[2] - r
+                        while cc <= c1:
+                            if cc >= c0:
+                                cid = (a * B[1] + b) * B[2] + cc
+                                for p in range(start[cid], start[cid + 1]):
+                                    j = order[p]
+                                    if j != i:
+                                        _insert(bd, bi, _key_rows(X, i, Xg, p, chebyshev), j)
+                            cc += step
+                        b += 1 if (on_a or in_c or r == 0) else 2 * r
+                    a += 1 if (in_bc or r == 0) else 2 * r
                 # distance from the query to the nearest unvisited cell
                 bound = np.inf
                 for c in range(d):

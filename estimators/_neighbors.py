@@ -20,7 +20,7 @@ from . import _kernels
 
 BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
 GRID_MAX_D = 3
-GRID_CELLS_PER_POINT = 4  # the grid never has more than this many cells per sample
+GRID_CELLS_PER_POINT = 32  # the grid never has more than this many cells per sample
 
 
 def _metric(metric: str) -> bool:
@@ -60,6 +60,23 @@ def _grid_params(X: np.ndarray, s_target: float):
     return lo3, float(s), B
 
 
+def _balanced_grid(X: np.ndarray, s_target: float, k: int):
+    """Grid parameters, or None when the grid would crowd many points into few cells.
+
+    Heavy-tailed data (a wide bounding box around a dense core) defeat a uniform grid;
+    the kd-tree adapts to them, so they go there instead.
+    """
+    lo, s, B = _grid_params(X, s_target)
+    n, d = X.shape
+    cells = np.zeros(n, dtype=np.int64)
+    for c in range(d):
+        cells = cells * B[c] + np.clip(np.floor((X[:, c] - lo[c]) / s), 0, B[c] - 1).astype(np.int64)
+    crowded = np.bincount(cells).max()
+    if n > BRUTE_MAX_N and crowded > max(64 * k, 4 * np.sqrt(n)):
+        return None
+    return lo, s, B
+
+
 def _pilot_radius(X: np.ndarray, k: int, cheb: bool) -> float:
     """Typical k-th neighbour distance, from a brute-force search on a fixed subsample."""
     n, d = X.shape
@@ -78,8 +95,10 @@ def knn(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = N
     if regime == "brute":
         return _kernels.knn_brute(X, k, cheb)
     if regime == "grid":
-        lo, s, B = _grid_params(X, _pilot_radius(X, k, cheb))
-        return _kernels.knn_grid(X, k, cheb, lo, s, B)
+        params = _balanced_grid(X, _pilot_radius(X, k, cheb), k)
+        if params is not None:
+            return _kernels.knn_grid(X, k, cheb, *params)
+        regime = "tree"
     if regime == "tree":
         from scipy.spatial import cKDTree
 
@@ -134,8 +153,10 @@ def count_within(
         return _kernels.count_brute(X, radii, strict, cheb)
     if regime == "grid":
         pos = radii[radii > 0]
-        lo, s, B = _grid_params(X, float(np.median(pos)) if pos.size else 0.0)
-        return _kernels.count_grid(X, radii, strict, cheb, lo, s, B)
+        params = _balanced_grid(X, float(np.median(pos)) if pos.size else 0.0, 8)
+        if params is not None:
+            return _kernels.count_grid(X, radii, strict, cheb, *params)
+        regime = "tree"
     if regime == "tree":
         return _count_tree(X, radii, strict, cheb)
     raise ValueError(f"unknown regime {regime!r}")

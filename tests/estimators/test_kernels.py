@@ -127,3 +127,12 @@ def test_grid_handles_degenerate_spread():
 def test_unknown_metric_is_a_clear_error():
     with pytest.raises(ValueError, match="metric must be"):
         _neighbors.kth_distance(np.zeros((5, 1)), 1, "manhattan")
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_heavy_tails_and_automatic_regime_match_reference(d):
+    # Cauchy data crowd a uniform grid; the automatic choice must stay exact (it moves to the tree)
+    X = np.random.default_rng(d).standard_cauchy((2500, d))
+    np.testing.assert_array_equal(_neighbors.kth_distance(X, 4), ref.kth_distances(X, 4))
+    eps = ref.kth_distances(X, 4)
+    np.testing.assert_array_equal(_neighbors.count_within(X, eps), ref.counts(X, eps))
