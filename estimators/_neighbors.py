@@ -20,7 +20,8 @@ from . import _kernels
 
 BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
 GRID_MAX_D = 3
-GRID_CELLS_PER_POINT = 32  # the grid never has more than this many cells per sample
+GRID_CELLS_PER_POINT = 8  # the grid never has more than this many cells per sample
+GRID_MAX_CELLS = 1 << 24  # nor more than this many in all (128 MB of cell offsets)
 
 
 def _metric(metric: str) -> bool:
@@ -51,7 +52,7 @@ def _grid_params(X: np.ndarray, s_target: float):
     else:
         s = s_target if (np.isfinite(s_target) and s_target > 0) else top / n ** (1.0 / d)
         s = max(s, top * 1e-9)
-        while np.prod(np.floor(span / s) + 1.0) > GRID_CELLS_PER_POINT * n + 8:
+        while np.prod(np.floor(span / s) + 1.0) > min(GRID_CELLS_PER_POINT * n + 8, GRID_MAX_CELLS):
             s *= 1.25
     B = np.ones(3, dtype=np.int64)
     B[:d] = (np.floor(span / s) + 1).astype(np.int64)
