@@ -12,5 +12,31 @@ from estimators import *  # noqa: F401,F403
 from estimators import __all__ as _estimators_all
 
 from ._version import __version__
+from .measures import *  # noqa: F401,F403
+from .measures import __all__ as _measures_all
+from .probes import *  # noqa: F401,F403
+from .probes import __all__ as _probes_all
+from .run_dir import RunDir, read_metrics
+from .sinks import CSVSink, JSONLSink, TensorBoardSink
 
-__all__ = ["__version__", *_estimators_all]
+__all__ = [
+    "__version__",
+    *_estimators_all,
+    *_probes_all,
+    *_measures_all,
+    "RunDir",
+    "read_metrics",
+    "CSVSink",
+    "JSONLSink",
+    "TensorBoardSink",
+    "integrations",  # noqa: F405 - loaded on first access by __getattr__
+]
+
+
+def __getattr__(name):
+    # Framework adapters import their framework: load them only when asked for.
+    if name == "integrations":
+        import importlib
+
+        return importlib.import_module(".integrations", __name__)
+    raise AttributeError(f"module 'infomeasure' has no attribute {name!r}")

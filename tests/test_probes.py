@@ -1,0 +1,587 @@
+"""Training-time probes: schedules, capture, reductions, measures, errors, run directory, sinks."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from estimators import (
+    coding_rate,
+    diffusion_spectral_mutual_information,
+    mi_ross,
+    rankme,
+    von_neumann_entropy,
+)
+from infomeasure.measures import (
+    AttentionEntropy,
+    Measure,
+    PredictionEntropy,
+    SampleMeasure,
+    SpectralMeasure,
+    get_measure,
+    logit_entropy,
+)
+from infomeasure.probes import (
+    Probes,
+    every_n,
+    log_spaced,
+    reduce_output,
+    select_layers,
+    select_output,
+)
+from infomeasure.run_dir import read_metrics
+from infomeasure.sinks import CSVSink, JSONLSink
+
+
+def mlp(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(10, 32),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(dropout),
+        torch.nn.Linear(32, 16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 3),
+    )
+
+
+def data(n=96, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 10, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    return x, y
+
+
+def no_hooks(model):
+    return all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def train(model, probes=None, steps=200, raise_at=None):
+    x, y = data(256, seed=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for step in range(steps):
+        idx = torch.randint(0, 256, (32,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if raise_at is not None and step == raise_at:
+            raise RuntimeError("boom")
+        if probes is not None:
+            probes.step(step)
+            assert no_hooks(model)
+    return losses
+
+
+# ------------------------------------------------------------------------------------------------
+# acceptance: 200 steps, 2 layers x 2 measures every 20 steps
+# ------------------------------------------------------------------------------------------------
+def test_acceptance_200_steps(tmp_path):
+    model = mlp()
+    px, py = data()
+    with Probes(model, layers=["1", "4"], measures=["rankme", "von_neumann_entropy"], every=20,
+                probe_data=(px, py), run_dir=tmp_path / "run") as probes:
+        train(model, probes)
+    rows = probes.results
+    expected = {(s, layer, m) for s in range(0, 200, 20) for layer in ("1", "4") for m in ("rankme", "von_neumann_entropy")}
+    assert len(rows) == 40 and {(r["step"], r["layer"], r["measure"]) for r in rows} == expected
+    assert all(r["error"] is None and math.isfinite(r["value"]) for r in rows)
+    assert all(r["n_samples"] == 96 for r in rows)
+    assert {r["n_features"] for r in rows if r["layer"] == "1"} == {32}
+    assert no_hooks(model)
+    assert read_metrics(tmp_path / "run") == [{k: v for k, v in r.items()} for r in rows]
+
+
+def test_acceptance_hooks_removed_when_loop_raises(tmp_path):
+    model = mlp()
+    px, _ = data()
+    probes = Probes(model, layers=["1", "4"], measures=["rankme", "coding_rate"], every=20, probe_data=px, run_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="boom"), probes:
+        train(model, probes, raise_at=150)
+    assert no_hooks(model)
+    assert sorted({r["step"] for r in probes.results}) == list(range(0, 141, 20))
+    # every completed probe step reached metrics.jsonl before the crash
+    assert len(read_metrics(tmp_path)) == 8 * 4
+    assert json.loads((tmp_path / "manifest.json").read_text())["probe_steps"] == 8
+
+
+def test_hooks_removed_when_forward_raises():
+    class Bad(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            self.fc(x)
+            raise KeyError("inside forward")
+
+    model = Bad()
+    probes = Probes(model, layers="fc", measures=["rankme"], every=1, probe_data=torch.randn(8, 3))
+    with pytest.raises(KeyError):
+        probes.step(0)
+    assert no_hooks(model) and model.training
+
+
+# ------------------------------------------------------------------------------------------------
+# values, state and RNG
+# ------------------------------------------------------------------------------------------------
+def test_values_equal_direct_estimators_on_eval_activations():
+    model = mlp(dropout=0.5)
+    px, py = data(240)  # 15 samples per dimension of layer 3: no undersampling warning
+    with Probes(model, layers=["3"], measures=["rankme", "von_neumann_entropy", "mi_labels", "dsmi"],
+                every=1, probe_data=(px, py)) as probes:
+        probes.step(0)
+    model.eval()
+    with torch.no_grad():
+        z = model[:4](px).float()
+    model.train()
+    got = {r["measure"]: r["value"] for r in probes.results}
+    assert got["rankme"] == pytest.approx(rankme(z), rel=1e-12)
+    assert got["von_neumann_entropy"] == pytest.approx(von_neumann_entropy(z), rel=1e-12)
+    assert got["mi_labels"] == pytest.approx(mi_ross(z, py.numpy()), rel=1e-12)
+    assert got["dsmi"] == pytest.approx(diffusion_spectral_mutual_information(z, py.numpy()), rel=1e-12)
+
+
+def test_training_unchanged_by_probes_mode_and_rng_restored():
+    model0 = mlp(dropout=0.3)
+    torch.manual_seed(5)
+    plain = train(model0, steps=60)
+    model = mlp(dropout=0.3)
+    torch.manual_seed(5)
+    with Probes(model, layers=["3"], measures=["rankme"], every=7, probe_data=data()[0]) as probes:
+        probed = train(model, probes, steps=60)
+    assert plain == probed  # identical losses: dropout masks and batches drew the same numbers
+    assert model.training and all(m.training for m in model.modules())
+    assert len(probes.results) == 9
+
+
+def test_eval_mode_submodules_keep_their_mode():
+    model = mlp()
+    model[2].eval()  # a frozen submodule in an otherwise training model
+    with Probes(model, layers=["1"], measures=["rankme"], every=1, probe_data=data()[0]) as probes:
+        probes.step(0)
+    assert model.training and model[0].training and not model[2].training
+
+
+def test_capture_is_a_copy_before_inplace_ops():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(inplace=True), torch.nn.Linear(6, 2))
+    x = torch.randn(40, 4)
+    seen = {}
+    rec = SampleMeasure("rankme", name="keep")
+    rec.compute = lambda Z, y=None, spectrum=None: seen.setdefault("z", Z.clone()) is not None and 1.0
+    with Probes(model, layers=["0"], measures=[rec], every=1, probe_data=x) as probes:
+        probes.step(0)
+    with torch.no_grad():
+        expected = model[0](x)
+    assert (expected < 0).any()  # the in-place ReLU would have zeroed these
+    assert torch.equal(seen["z"], expected)
+
+
+def test_compiled_and_wrapped_models_are_unwrapped():
+    model = mlp()
+    compiled = torch.compile(model)  # the probe pass runs through the uncompiled module
+    px = data()[0]
+    with Probes(compiled, layers=["1"], measures=["rankme"], every=1, probe_data=px) as p1:
+        p1.step(0)
+    with Probes(model, layers=["1"], measures=["rankme"], every=1, probe_data=px) as p2:
+        p2.step(0)
+    assert p1.results == p2.results
+
+
+# ------------------------------------------------------------------------------------------------
+# layers, outputs, reductions, probe data
+# ------------------------------------------------------------------------------------------------
+def test_layer_selection():
+    model = torch.nn.Sequential()
+    model.add_module("encoder", torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()))
+    model.add_module("head", torch.nn.Linear(2, 1))
+    assert list(select_layers(model, ["encoder.*", "head"])) == ["encoder.0", "encoder.1", "head"]
+    assert list(select_layers(model, torch.nn.Tanh)) == ["encoder.1"]
+    assert list(select_layers(model, lambda n, m: n.startswith("enc"))) == ["encoder", "encoder.0", "encoder.1"]
+    with pytest.raises(ValueError, match="matches no module.*encoder"):
+        select_layers(model, "decoder")
+    with pytest.raises(TypeError, match="layer spec"):
+        select_layers(model, [3])
+    with pytest.raises(ValueError, match="at least one"):
+        select_layers(model, [])
+
+
+def test_select_output_and_reduce():
+    t = torch.arange(24.0).reshape(2, 3, 4)
+    assert select_output((t, None)) is t
+    assert select_output({"a": 1, "last_hidden_state": t}) is t
+    assert select_output((None, t), 1) is t
+    assert select_output({"x": t}, lambda o: o["x"] * 2).sum() == 2 * t.sum()
+    with pytest.raises(TypeError, match="output="):
+        select_output((None, 3))
+    assert torch.equal(reduce_output(t, "mean"), t.mean(1))
+    assert torch.equal(reduce_output(t, "last"), t[:, -1])
+    assert reduce_output(t, "flatten").shape == (2, 12)
+    conv = torch.randn(2, 5, 3, 3)
+    assert torch.allclose(reduce_output(conv), conv.mean(dim=(2, 3)))
+    with pytest.raises(ValueError, match="reduce must"):
+        reduce_output(t, "max")
+    with pytest.raises(ValueError, match="last"):
+        reduce_output(conv, "last")
+
+
+def test_lstm_tuple_output_and_last_token():
+    torch.manual_seed(0)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 5, batch_first=True)
+
+        def forward(self, x):
+            return self.lstm(x)[0]
+
+    model = Net()
+    x = torch.randn(30, 7, 3)
+    with Probes(model, layers="lstm", measures=["rankme"], every=1, probe_data=x, reduce="last") as p:
+        p.step(0)
+    with torch.no_grad():
+        z = model.lstm(x)[0][:, -1]
+    assert p.results[0]["value"] == pytest.approx(rankme(z), rel=1e-12)
+    # the hidden state h_n through an output selector: the same numbers for a 1-layer LSTM
+    with Probes(model, layers="lstm", measures=["rankme"], every=1, probe_data=x, output=lambda o: o[1][0][0]) as p2:
+        p2.step(0)
+    assert p2.results[0]["value"] == pytest.approx(p.results[0]["value"], rel=1e-6)
+
+
+def test_conv_maps_mean_over_space_and_batches():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 6, 3), torch.nn.ReLU())
+    x = torch.randn(50, 2, 8, 8)
+    with Probes(model, layers="1", measures=["rankme"], every=1, probe_data=x, batch_size=16) as p:
+        p.step(0)
+    with torch.no_grad():
+        z = model(x).mean(dim=(2, 3))
+    r = p.results[0]
+    assert (r["n_samples"], r["n_features"]) == (50, 6)
+    assert r["value"] == pytest.approx(rankme(z), rel=1e-9)
+
+
+def test_dataloader_and_dict_probe_data():
+    model = mlp()
+    px, py = data(200)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(px, py), batch_size=25)
+    with Probes(model, layers="3", measures=["mi_labels"], every=1, probe_data=loader) as p1:
+        p1.step(0)
+    with Probes(model, layers="3", measures=["mi_labels"], every=1, probe_data=(px, py)) as p2:
+        p2.step(0)
+    assert p1.results[0]["value"] == pytest.approx(p2.results[0]["value"], rel=1e-12)
+
+    class KW(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(10, 4)
+
+        def forward(self, inputs, scale=1.0):
+            return self.fc(inputs * scale)
+
+    kw = KW()
+    with Probes(kw, layers="fc", measures=["rankme"], every=1, probe_data={"inputs": px, "scale": torch.ones(200)[:, None]}) as p3:
+        p3.step(0)
+    with torch.no_grad():
+        assert p3.results[0]["value"] == pytest.approx(rankme(kw.fc(px)), rel=1e-12)
+
+
+def test_memory_budget_truncates_with_warning():
+    model = mlp()
+    budget_rows = 10
+    mb = budget_rows * 32 * 4 / 2**20
+    p = Probes(model, layers="1", measures=["rankme"], every=1, probe_data=data()[0], batch_size=8, memory_budget_mb=mb)
+    with p, pytest.warns(UserWarning, match="memory_budget_mb"):
+        p.step(0)
+    assert p.results[0]["n_samples"] == budget_rows
+
+
+def test_probe_argument_errors():
+    model = mlp()
+    px, py = data()
+    with pytest.raises(ValueError, match="probe_data is required"):
+        Probes(model, layers="1")
+    with pytest.raises(ValueError, match="need labels"):
+        Probes(model, layers="1", measures=["mi_labels"], probe_data=px)
+    with pytest.raises(ValueError, match="3 rows"):
+        Probes(model, layers="1", probe_data=(px, py[:3]))
+    with pytest.raises(ValueError, match="unknown measure"):
+        Probes(model, layers="1", measures=["rank_me"], probe_data=px)
+    with pytest.raises(ValueError, match="unique"):
+        Probes(model, layers="1", measures=["rankme", "rankme"], probe_data=px)
+    with pytest.raises(ValueError, match="positive integer"):
+        Probes(model, layers="1", every=0, probe_data=px)
+    with pytest.raises(TypeError, match="nn.Module"):
+        Probes(lambda x: x, layers="1", probe_data=px)
+    with pytest.raises(TypeError, match="probe_data"):
+        Probes(model, layers="1", probe_data=3)
+
+
+# ------------------------------------------------------------------------------------------------
+# schedules
+# ------------------------------------------------------------------------------------------------
+def test_schedules():
+    assert [s for s in range(40) if every_n(10, start=5)(s)] == [5, 15, 25, 35]
+    steps = [s for s in range(1001) if log_spaced(10)(s)]
+    expected = sorted({0, 1} | {round(10 ** (k / 10)) for k in range(31)})
+    assert steps == expected
+    model = mlp()
+    with Probes(model, layers="1", measures=["rankme"], every="log", probe_data=data()[0]) as p:
+        for s in range(12):
+            p.step(s)
+    assert [r["step"] for r in p.results] == [0, 1, 2, 3, 4, 5, 6, 8, 10]
+    with Probes(model, layers="1", measures=["rankme"], every=lambda s: s in (3, 7), probe_data=data()[0]) as p:
+        for s in range(12):
+            p.step(s)
+    assert [r["step"] for r in p.results] == [3, 7]
+    with pytest.raises(ValueError):
+        log_spaced(0)
+
+
+# ------------------------------------------------------------------------------------------------
+# measures
+# ------------------------------------------------------------------------------------------------
+def test_spectral_measures_share_one_spectrum_per_preparation(monkeypatch):
+    calls = []
+    orig = SpectralMeasure.spectrum
+
+    def counting(self, Z):
+        calls.append(self.prep)
+        return orig(self, Z)
+
+    monkeypatch.setattr(SpectralMeasure, "spectrum", counting)
+    model = mlp()
+    px = data()[0]
+    with Probes(model, layers=["1", "4"], measures=["rankme", "coding_rate", "von_neumann_entropy", "effective_rank"],
+                every=1, probe_data=px) as p:
+        p.step(0)
+    # rankme and coding_rate share (False, False): 3 spectra per layer, not 4
+    assert sorted(calls) == sorted([(False, False), (False, True), (True, True)] * 2)
+    with torch.no_grad():
+        z = model[:2](px)
+    got = {r["measure"]: r["value"] for r in p.results if r["layer"] == "1"}
+    assert got["coding_rate"] == pytest.approx(coding_rate(z), rel=1e-9)
+    assert got["rankme"] == pytest.approx(rankme(z), rel=1e-9)
+
+
+def test_measure_objects_metadata_and_errors():
+    m = get_measure(("von_neumann_entropy", {"base": 2}))
+    assert (m.units, m.higher_is_better, m.needs_labels) == ("bits", True, False)
+    assert get_measure("mi_labels").needs_labels and get_measure("dsmi").needs_labels
+    assert get_measure("alpha_req").units == "unitless"
+    assert get_measure(m) is m
+    d = m.describe()
+    assert d["params"] == {"base": 2} and d["method"] == "von_neumann_entropy"
+    with pytest.raises(TypeError, match="measure must be"):
+        get_measure(3)
+    with pytest.raises(ValueError, match="method must be one of"):
+        SpectralMeasure("mi_ross")
+    with pytest.raises(ValueError, match="SampleMeasure"):
+        SpectralMeasure("matrix_entropy", kernel="gaussian")
+    with pytest.raises(ValueError, match="function of estimators"):
+        SampleMeasure("no_such_function")
+    with pytest.raises(ValueError, match="needs labels"):
+        get_measure("mi_labels").compute(np.zeros((5, 2)))
+
+
+def test_logit_entropy_chunks_equal_full_softmax():
+    g = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(7, 5, 50, generator=g, dtype=torch.float64)
+    logits[0, 0, :10] = -math.inf  # masked classes contribute nothing
+    p = torch.softmax(logits, -1)
+    ref = -(torch.where(p > 0, p * torch.log(p), torch.zeros(()))).sum(-1)
+    got = logit_entropy(logits, chunk_size=3)
+    assert got.shape == (7, 5)
+    assert torch.allclose(got, ref, rtol=0, atol=1e-12)
+    assert torch.allclose(logit_entropy(logits.transpose(1, 2), dim=1), ref, atol=1e-12)
+    with pytest.raises(ValueError, match="dimension"):
+        logit_entropy(torch.tensor(1.0))
+
+
+def test_prediction_entropy_of_model_outputs():
+    model = mlp()
+    px = data()[0]
+    with Probes(model, layers="5", measures=[PredictionEntropy(chunk_size=7)], every=1, probe_data=px, batch_size=40) as p:
+        p.step(0)
+    with torch.no_grad():
+        q = torch.softmax(model(px).double(), -1)
+    ref = float(-(q * q.log()).sum(-1).mean())
+    assert p.results[0]["value"] == pytest.approx(ref, rel=1e-6)  # float32 logits
+    m = PredictionEntropy(normalize=True)
+    assert m.finalize(m.update(m.init(), torch.zeros(4, 9)))[""] == pytest.approx(1.0, abs=1e-7)
+    assert m.units == "unitless"
+
+
+def test_attention_entropy_per_head():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(6, 3, 4, 5, generator=g)
+    probs = torch.softmax(scores, -1)
+
+    class Attn(torch.nn.Module):
+        def forward(self, s):
+            return torch.softmax(s, -1)
+
+    model = torch.nn.Sequential(Attn())
+    with Probes(model, layers="0", measures=["attention_entropy", "rankme"], every=1, probe_data=scores, batch_size=4) as p:
+        p.step(0)
+    got = {r["measure"]: r for r in p.results}
+    ref = -(probs.double() * probs.double().log()).sum(-1).mean(dim=(0, 2))
+    for h in range(3):
+        assert got[f"attention_entropy[{h}]"]["value"] == pytest.approx(float(ref[h]), rel=1e-6)
+    assert got["attention_entropy"]["value"] == pytest.approx(float(ref.mean()), rel=1e-6)
+    # rankme on the same 4-D output sees its (batch, heads) mean reduction
+    assert got["rankme"]["n_features"] == 3
+    bad = AttentionEntropy()
+    with pytest.raises(ValueError, match="batch, heads, queries, keys"):
+        bad.update(bad.init(), torch.ones(2, 3))
+
+
+class Exploding(Measure):
+    name = "exploding"
+    method = "none"
+
+    def compute(self, Z, y=None, spectrum=None):
+        raise ArithmeticError("the measure failed")
+
+
+def test_failing_measure_is_an_error_row_and_strict_raises(tmp_path):
+    model = mlp()
+    px = data()[0]
+    with Probes(model, layers="1", measures=["rankme", Exploding()], every=5, probe_data=px, run_dir=tmp_path) as p:
+        train(model, p, steps=11)
+    rows = p.results
+    assert len(rows) == 6
+    errs = [r for r in rows if r["measure"] == "exploding"]
+    assert all(r["value"] is None and r["error"] == "ArithmeticError: the measure failed" for r in errs)
+    assert all(math.isfinite(r["value"]) for r in rows if r["measure"] == "rankme")
+    assert [r["error"] for r in read_metrics(tmp_path) if r["measure"] == "exploding"] == [errs[0]["error"]] * 3
+    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True)
+    with pytest.raises(ArithmeticError):
+        strict.step(0)
+    assert no_hooks(model)
+    # a streaming measure that cannot use the output (2-D, not attention maps) is an error row too
+    with Probes(model, layers="1", measures=["attention_entropy"], every=1, probe_data=px) as p2:
+        p2.step(0)
+    assert "batch, heads" in p2.results[0]["error"]
+
+
+# ------------------------------------------------------------------------------------------------
+# run directory, snapshots, sinks
+# ------------------------------------------------------------------------------------------------
+def test_run_directory_manifest_and_snapshots(tmp_path):
+    safetensors = pytest.importorskip("safetensors.torch")
+    model = mlp()
+    px, py = data(400)  # >= 10 samples per dimension of the 32-wide layer
+    with Probes(model, layers=["0", "3"], measures=["rankme", ("mi_labels", {"k": 5})], every=10,
+                probe_data=(px, py), run_dir=tmp_path, snapshot_every=2, seed=7) as p:
+        for s in range(25):
+            p.step(s)
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["layers"] == {"0": "Linear", "3": "Linear"}
+    assert [m["name"] for m in man["measures"]] == ["rankme", "mi_labels"]
+    assert man["measures"][1]["params"] == {"k": 5}
+    assert man["seed"] == 7 and man["probe_steps"] == 3 and man["probe_samples"] == 400
+    assert man["model"]["parameters"] == sum(q.numel() for q in model.parameters())
+    assert "torch" in man["versions"] and "numpy" in man["versions"]
+    assert sorted(os.listdir(tmp_path / "activations")) == ["step_00000000.safetensors", "step_00000020.safetensors"]
+    snap = safetensors.load_file(tmp_path / "activations" / "step_00000020.safetensors")
+    with torch.no_grad():
+        assert torch.equal(snap["3"], model[:4](px))
+    assert len(read_metrics(tmp_path)) == 12
+
+
+def test_csv_jsonl_and_tensorboard_sinks(tmp_path):
+    model = mlp()
+    sinks = [CSVSink(tmp_path / "m.csv"), JSONLSink(tmp_path / "m.jsonl")]
+    tb = None
+    try:
+        from infomeasure.sinks import TensorBoardSink
+
+        tb = TensorBoardSink(tmp_path / "tb")
+        sinks.append(tb)
+    except ImportError:
+        pass
+    with Probes(model, layers="1", measures=["rankme", Exploding()], every=3, probe_data=data()[0], sinks=sinks) as p:
+        for s in range(7):
+            p.step(s)
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert lines[0] == "step,layer,measure,method,value,n_samples,n_features,units,error"
+    assert len(lines) == 7
+    assert float(lines[1].split(",")[4]) == p.results[0]["value"]
+    js = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert js == p.results
+    if tb is not None:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        acc = EventAccumulator(str(tmp_path / "tb"))
+        acc.Reload()
+        ev = acc.Scalars("probes/1/rankme")
+        assert [e.step for e in ev] == [0, 3, 6]
+        assert ev[0].value == pytest.approx(p.results[0]["value"], rel=1e-6)
+        assert "probes/1/exploding" not in acc.Tags()["scalars"]
+
+
+# ------------------------------------------------------------------------------------------------
+# tap mode
+# ------------------------------------------------------------------------------------------------
+def test_tap_mode_records_the_training_forward_subsampled():
+    model = mlp()
+    x, y = data(200, seed=4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    seen = {}
+    with Probes(model, layers=["3"], measures=["rankme", "mi_labels"], every=5, mode="tap", tap_samples=160) as p:
+        for step in range(11):
+            with p.tap(step):
+                out = model(x)
+                assert no_hooks(model) != p.schedule(step)  # hooks only inside tap() on probe steps
+            if step == 5:
+                with torch.no_grad():
+                    seen["z"] = model[:4](x)[(torch.arange(160) * 200) // 160]  # before the update
+            loss = torch.nn.functional.cross_entropy(out, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            p.step(step, labels=y)
+    assert no_hooks(model) and model.training
+    rows = {(r["step"], r["measure"]): r for r in p.results}
+    assert sorted({s for s, _ in rows}) == [0, 5, 10]
+    r5 = rows[(5, "rankme")]
+    assert (r5["n_samples"], r5["n_features"], r5["error"]) == (160, 16, None)
+    assert r5["value"] == pytest.approx(rankme(seen["z"]), rel=1e-9)
+    ysub = y[(torch.arange(160) * 200) // 160].numpy()
+    assert rows[(5, "mi_labels")]["value"] == pytest.approx(mi_ross(seen["z"], ysub), rel=1e-9)
+
+
+def test_tap_mode_errors():
+    model = mlp()
+    x, y = data(50)
+    with Probes(model, layers=["3"], measures=["rankme"], every=1, mode="tap") as p:
+        p.step(0)  # no forward inside tap(): error rows, not an exception
+        assert "probes.tap(0)" in p.results[0]["error"]
+        with p.tap(1):
+            model(x)
+        with pytest.raises(ValueError, match="tapped batch had 50"):
+            p.step(1, labels=y[:10])
+        with p.tap(2):
+            model(x)
+            model(x)
+        with pytest.raises(ValueError, match="exactly one"):
+            p.step(2, labels=y)
+    probe = Probes(model, layers=["3"], measures=["rankme"], every=1, probe_data=x)
+    with pytest.raises(ValueError, match="mode='tap'"), probe.tap(0):
+        pass
+    with pytest.raises(ValueError, match="tap mode"):
+        probe.step(0, labels=y)
+    with pytest.raises(ValueError, match="mode must be"):
+        Probes(model, layers=["3"], mode="hooks", probe_data=x)
+    with pytest.raises(ValueError, match="tap_samples"):
+        Probes(model, layers=["3"], mode="tap", tap_samples=0)
+    assert no_hooks(model)
