@@ -16,6 +16,9 @@ from .measures import *  # noqa: F401,F403
 from .measures import __all__ as _measures_all
 from .probes import *  # noqa: F401,F403
 from .probes import __all__ as _probes_all
+from .activations import ActivationFile, list_snapshots, load_activations, load_array
+from .analysis import DEFAULT_MEASURES, analyze, reduce_array
+from .report import find_alerts, report
 from .run_dir import RunDir, read_metrics
 from .sinks import CSVSink, JSONLSink, TensorBoardSink
 
@@ -29,6 +32,15 @@ __all__ = [
     "CSVSink",
     "JSONLSink",
     "TensorBoardSink",
+    "load_activations",
+    "load_array",
+    "list_snapshots",
+    "ActivationFile",
+    "analyze",
+    "reduce_array",
+    "DEFAULT_MEASURES",
+    "report",
+    "find_alerts",
     "integrations",  # noqa: F405 - loaded on first access by __getattr__
 ]
 

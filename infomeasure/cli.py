@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("methods", help="list the estimators and their method names")
     p.set_defaults(func=_cmd_methods)
+    from .cli_analyze import add_subcommands
+
+    add_subcommands(sub)
     return parser
 
 

@@ -1,0 +1,149 @@
+"""The ``analyze`` and ``report`` subcommands of the ``infomeasure`` command line.
+
+``infomeasure analyze PATH [--labels FILE] [--inputs FILE] [--measures a,b] [--jobs N] -o OUT`` reads
+saved activations, writes ``OUT/table.csv`` (the long table) and ``OUT/report.html``.
+``infomeasure report RUN_DIR -o report.html`` writes the report of a probe run directory.
+
+A missing, corrupt or mismatched file gives exit code 2 and one line on stderr, no traceback.
+
+>>> import argparse
+>>> from infomeasure.cli_analyze import add_subcommands
+>>> parser = argparse.ArgumentParser(prog="infomeasure")
+>>> add_subcommands(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["analyze", "acts.npz", "--measures", "rankme,mi_labels", "-o", "out"])
+>>> args.measures, args.output
+('rankme,mi_labels', 'out')
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+__all__ = ["add_subcommands", "main_for_tests"]
+
+# errors that mean "this file is wrong", reported in one line
+_USER_ERRORS = (ValueError, TypeError, OSError, KeyError, ImportError)
+
+
+def _fail(command, e) -> int:
+    msg = str(e).strip().replace("\n", " ") or type(e).__name__
+    if isinstance(e, KeyError):
+        msg = f"missing key {msg}"
+    print(f"infomeasure {command}: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _executor(jobs):
+    if jobs is None or jobs <= 1:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: forking a process that already runs OpenMP (numba, torch) can abort the child
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _cmd_analyze(args) -> int:
+    try:
+        from .activations import load_activations, load_array
+        from .analysis import analyze
+        from .report import report
+        from .sinks import CSVSink
+
+        acts = load_activations(args.path, step=args.step)
+        labels = load_array(args.labels, "labels") if args.labels else None
+        inputs = load_array(args.inputs, "inputs") if args.inputs else None
+        measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
+        ex = _executor(args.jobs)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=ex, progress=not args.quiet)
+        finally:
+            if ex is not None:
+                ex.shutdown()
+        notes = list(dict.fromkeys(str(w.message) for w in caught))
+        os.makedirs(args.output, exist_ok=True)
+        table = os.path.join(args.output, "table.csv")
+        if os.path.exists(table):
+            os.remove(table)  # CSVSink appends
+        sink = CSVSink(table)
+        sink.write(rows)
+        sink.close()
+        from .measures import get_measure
+
+        desc = f"activations {args.path}" + (f", labels {args.labels}" if args.labels else "") + (
+            f", inputs {args.inputs}" if args.inputs else "")
+        used = measures if measures is not None else sorted({(r["measure"], r["method"]) for r in rows})
+        params = {
+            "measures": [get_measure(m).describe() for m in measures] if measures is not None
+            else [{"name": n, "method": m} for n, m in used],
+            "labels": args.labels, "inputs": args.inputs, "step": args.step, "jobs": args.jobs,
+        }
+        html = report(rows, os.path.join(args.output, "report.html"), description=desc, parameters=params, notes=notes,
+                      activations=acts,
+                      title=f"infomeasure analysis of {os.path.basename(os.path.normpath(args.path))}")
+        n_err = sum(1 for r in rows if r.get("error"))
+        if not args.quiet:
+            print(f"wrote {table} ({len(rows)} rows, {n_err} errors, {len(notes)} estimator warnings) and {html}")
+        return 0
+    except _USER_ERRORS as e:
+        return _fail("analyze", e)
+
+
+def _cmd_report(args) -> int:
+    try:
+        from .report import _is_run_dir, report
+
+        if not os.path.exists(args.run_dir):
+            raise ValueError(f"{args.run_dir}: no such directory")
+        if not _is_run_dir(args.run_dir):
+            raise ValueError(f"{args.run_dir} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
+        out = report(args.run_dir, args.output, step=args.step)
+        if not args.quiet:
+            print(f"wrote {out}")
+        return 0
+    except _USER_ERRORS as e:
+        return _fail("report", e)
+
+
+def add_subcommands(subparsers) -> None:
+    """Register ``analyze`` and ``report`` on an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "analyze", help="measure saved activations: writes OUT/table.csv and OUT/report.html",
+        description="Compute information measures for every layer of saved activations "
+        "(.safetensors, .npz, .npy, .pt, a run directory's snapshot or a folder of batch files).",
+    )
+    p.add_argument("path", help="activations file or folder")
+    p.add_argument("--labels", help="labels file (.npy, .npz, .pt, .safetensors, .txt/.csv), one per sample")
+    p.add_argument("--inputs", help="inputs file, one row per sample (adds mi_inputs and the information plane)")
+    p.add_argument("--measures", help="comma-separated measure names (default: rankme, effective_rank, "
+                   "von_neumann_entropy, alpha_req, and mi_labels with --labels)")
+    p.add_argument("--step", type=int, help="snapshot step when PATH is a run directory (default: last)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    p.set_defaults(func=_cmd_analyze)
+
+    p = subparsers.add_parser("report", help="write the HTML report of a probe run directory",
+                              description="Write one self-contained HTML report of a probe run directory.")
+    p.add_argument("run_dir", help="run directory (metrics.jsonl, manifest.json)")
+    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default report.html)")
+    p.add_argument("--step", type=int, help="snapshot step for the eigenspectra (default: last)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    p.set_defaults(func=_cmd_report)
+
+
+def main_for_tests(argv=None) -> int:
+    """Parse ``argv`` with a parser holding only these subcommands and run it (exit code)."""
+    parser = argparse.ArgumentParser(prog="infomeasure")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main_for_tests())

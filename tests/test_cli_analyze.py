@@ -1,0 +1,119 @@
+"""The ``analyze`` and ``report`` subcommands: outputs, formats, and one-line errors without tracebacks."""
+
+import argparse
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from estimators import mi_ross, rankme
+from infomeasure.cli_analyze import add_subcommands
+from infomeasure.run_dir import RunDir
+
+
+def run_cli(argv):
+    """Build a parser the way the ``infomeasure`` command does, register the subcommands, run."""
+    parser = argparse.ArgumentParser(prog="infomeasure")
+    add_subcommands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args([str(a) for a in argv])
+    return args.func(args)
+
+
+def run_subprocess(argv):
+    code = "import sys; from infomeasure.cli_analyze import main_for_tests; sys.exit(main_for_tests(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    h1 = rng.standard_normal((300, 6)) + y[:, None]
+    h2 = np.tanh(h1[:, :3])
+    np.savez(d / "acts.npz", h1=h1, h2=h2)
+    np.save(d / "labels.npy", y)
+    np.save(d / "labels_short.npy", y[:100])
+    (d / "corrupt.npz").write_bytes(b"PK\x03\x04" + b"\x00garbage" * 50)
+    return d, {"h1": h1, "h2": h2}, y
+
+
+def _table(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_analyze_npz_with_labels_writes_table_and_report(files, tmp_path, capsys):
+    d, acts, y = files
+    out = tmp_path / "out"
+    assert run_cli(["analyze", d / "acts.npz", "--labels", d / "labels.npy", "--measures", "rankme,mi_labels",
+                    "-o", out, "-q"]) == 0
+    rows = _table(out / "table.csv")
+    assert [(r["layer"], r["measure"]) for r in rows] == [
+        ("h1", "rankme"), ("h1", "mi_labels"), ("h2", "rankme"), ("h2", "mi_labels")]
+    for r in rows:
+        z = acts[r["layer"]]
+        expected = rankme(z) if r["measure"] == "rankme" else mi_ross(z, y)
+        assert float(r["value"]) == pytest.approx(expected, rel=1e-12)  # CSV keeps repr precision
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html and "https://" not in html
+    assert "activations " + str(d / "acts.npz") + ", labels " + str(d / "labels.npy") in html
+    assert capsys.readouterr().out == ""  # -q
+
+
+def test_analyze_safetensors_and_default_measures(files, tmp_path, capsys):
+    from safetensors.numpy import save_file
+
+    acts = files[1]
+    save_file({k: v.astype(np.float32) for k, v in acts.items()}, str(tmp_path / "acts.safetensors"))
+    assert run_cli(["analyze", tmp_path / "acts.safetensors", "-o", tmp_path / "o"]) == 0
+    rows = _table(tmp_path / "o" / "table.csv")
+    assert {r["measure"] for r in rows} == {"rankme", "effective_rank", "von_neumann_entropy", "alpha_req"}
+    h1 = next(r for r in rows if r["layer"] == "h1" and r["measure"] == "rankme")
+    assert float(h1["value"]) == pytest.approx(rankme(acts["h1"].astype(np.float32)), rel=1e-12)
+    assert "wrote " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "{d}/corrupt.npz", "-o", "{t}/o"], "cannot read {d}/corrupt.npz: not a valid .npz file"),
+        (["analyze", "{d}/missing.npz", "-o", "{t}/o"], "{d}/missing.npz: no such file or directory"),
+        (["analyze", "{d}/acts.npz", "--labels", "{d}/labels_short.npy", "-o", "{t}/o"],
+         "labels has 100 rows but layer 'h1' has 300 samples"),
+        (["analyze", "{d}/acts.npz", "--labels", "{d}/corrupt.npz", "-o", "{t}/o"], "not a valid .npz file"),
+        (["analyze", "{d}/acts.npz", "--measures", "rankme,nope", "-o", "{t}/o"], "unknown measure 'nope'"),
+        (["report", "{d}", "-o", "{t}/r.html"], "is not a run directory (no metrics.jsonl)"),
+        (["report", "{d}/nowhere", "-o", "{t}/r.html"], "nowhere: no such directory"),
+    ],
+)
+def test_bad_files_give_one_line_and_exit_2(files, tmp_path, capsys, args, message):
+    d = files[0]
+    argv = [a.format(d=d, t=tmp_path) for a in args]
+    assert run_cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"infomeasure {argv[0]}: error: ") and message.format(d=d) in err
+
+
+def test_subprocess_corrupt_file_has_no_traceback(files, tmp_path):
+    d = files[0]
+    p = run_subprocess(["analyze", d / "corrupt.npz", "-o", tmp_path / "o"])
+    assert p.returncode == 2
+    assert p.stderr == f"infomeasure analyze: error: cannot read {d / 'corrupt.npz'}: not a valid .npz file (File is not a zip file)\n"
+    assert not (tmp_path / "o").exists()
+
+
+def test_report_command_on_a_run_directory(tmp_path, capsys):
+    run = RunDir(tmp_path / "run", {"seed": 7})
+    run.append([{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": 5.0 - s,
+                 "n_samples": 200, "n_features": 8, "units": "unitless", "error": None} for s in range(4)])
+    run.close()
+    out = tmp_path / "report.html"
+    assert run_cli(["report", run.path, "-o", out]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 2  # rankme over steps, rankme by layer
+    assert "rank collapse on fc: rankme fell to 2 from 5 at step 0" in html
+    assert capsys.readouterr().out == f"wrote {out}\n"

@@ -1,0 +1,184 @@
+"""HTML reports and plots: alerts, self-containment, embedded figures, size budget, Chromium rendering."""
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from estimators.spectral import gram_spectrum
+from infomeasure.plotting import (
+    plot_depth_profile,
+    plot_eigenspectrum,
+    plot_information_plane,
+    plot_measure_over_steps,
+)
+from infomeasure.report import find_alerts, report
+from infomeasure.run_dir import RunDir
+
+STEPS = [0, 10, 20, 30, 40]
+
+
+def _row(step, layer, measure, value, n=500, d=8, units="unitless", error=None, method=None):
+    return {"step": step, "layer": layer, "measure": measure, "method": method or measure, "value": value,
+            "n_samples": n, "n_features": d, "units": units, "error": error}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    path = tmp_path_factory.mktemp("run") / "exp"
+    run = RunDir(path, {"model": {"class": "MLP"}, "seed": 123, "measures": [{"name": "rankme"}]})
+    for i, s in enumerate(STEPS):
+        run.append([
+            _row(s, "fc1", "rankme", 7.0 - 0.1 * i),
+            _row(s, "fc2", "rankme", [8.0, 6.0, 4.0, 2.0, 1.2][i]),  # collapses
+            _row(s, "fc1", "von_neumann_entropy", 2.0, units="nats"),
+            _row(s, "fc2", "von_neumann_entropy", 2.0 - 0.4 * i, units="nats"),
+            _row(s, "fc1", "mi_labels", -0.05, units="nats", method="mi_ross"),
+            _row(s, "fc2", "mi_labels", None if s == 40 else 0.3, units="nats", method="mi_ross",
+                 error="ValueError: boom" if s == 40 else None),
+        ])
+    g = torch.Generator().manual_seed(0)
+    run.save_snapshot(40, {"fc1": torch.randn(100, 8, generator=g), "fc2": torch.randn(100, 1, generator=g) * torch.ones(1, 8)})
+    run.close(probe_steps=len(STEPS))
+    return str(path)
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.srcs.append(dict(attrs)["src"])
+
+
+def _check_self_contained(html):
+    without_data = re.sub(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]+", "", html)
+    for ref in ("http://", "https://", 'src="/', "href=", "<script", "<link", "@import", "url("):
+        assert ref not in without_data, ref
+    p = _Imgs()
+    p.feed(html)
+    for src in p.srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    return p.srcs
+
+
+def test_run_directory_report(run_dir, tmp_path):
+    out = report(run_dir, tmp_path / "sub" / "r.html")
+    html = Path(out).read_text(encoding="utf-8")
+    srcs = _check_self_contained(html)
+    # 3 measures over steps + 3 depth profiles + 1 eigenspectrum from the step-40 snapshot
+    assert len(srcs) == 7
+    assert "snapshot at step 40" in html
+    assert len(html.encode()) < 600_000
+    for text in ("rank collapse on fc2: rankme = 1.2 of at most 8 dimensions",
+                 "entropy collapse on fc2: von_neumann_entropy fell to 0.4 from 2 at step 0",
+                 "negative MI on fc1: mi_labels = -0.05", "mi_labels failed on fc2 at 1 step(s): ValueError: boom",
+                 "Values at the last step (40)",
+                 "&quot;seed&quot;: 123", "&quot;numpy&quot;: &quot;" + np.__version__):
+        assert text in html, text
+    assert "rank collapse on fc1" not in html  # 7.0 -> 6.6 is not a collapse
+
+
+def test_find_alerts_kinds():
+    healthy = [_row(s, "fc", "rankme", 6.0) for s in STEPS] + [_row(0, "fc", "mi_labels", 0.4, units="nats", method="mi_ross")]
+    assert find_alerts(healthy) == []
+    rows = [
+        _row(0, "a", "rankme", 1.0),                                 # rank collapse (error)
+        _row(0, "b", "effective_rank", 5.0, n=40, d=8),              # few samples
+        _row(0, "c", "von_neumann_entropy", 0.1, units="nats"),       # 0.1 < 0.1 * log 8 = 0.208
+        _row(0, "d", "von_neumann_entropy", 0.35, units="bits"),      # above 0.1 * log2 8 = 0.3: no alert
+        _row(0, "e", "dsmi", -0.2, units="nats", method="diffusion_spectral_mutual_information"),
+        _row(0, "f", "rankme", None),                                 # no value, no error
+        _row(0, "g", "rankme", None, error="ValueError: x"),
+        _row(0, "h", "mi_labels", -1e-12, units="nats", method="mi_ross"),  # round-off, no alert
+    ]
+    kinds = [(a["level"], a["kind"], a["layer"]) for a in find_alerts(rows)]
+    assert kinds == [
+        ("error", "failed", "g"), ("error", "rank_collapse", "a"), ("error", "entropy_collapse", "c"),
+        ("error", "nan", "f"), ("warning", "negative_mi", "e"), ("warning", "few_samples", "b"),
+    ]
+    acts = {"dead": np.full((20, 3), 0.5), "alive": np.arange(60.0).reshape(20, 3)}
+    assert [(a["kind"], a["layer"]) for a in find_alerts([], acts)] == [("constant", "dead")]
+
+
+def test_activations_report_with_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    np.savez(tmp_path / "acts.npz", fc=rng.standard_normal((400, 4)) + y[:, None], dead=np.zeros((400, 3)))
+    np.save(tmp_path / "y.npy", y)
+    out = report(str(tmp_path / "acts.npz"), tmp_path / "r.html", labels=str(tmp_path / "y.npy"))
+    html = Path(out).read_text(encoding="utf-8")
+    srcs = _check_self_contained(html)
+    assert len(srcs) == 5 + 1  # depth profiles of 4 default measures + mi_labels, 1 eigenspectrum
+    assert "layer dead is constant" in html and "failed on dead" in html
+    assert "labels&quot;: &quot;" + str(tmp_path / "y.npy") in html  # in the appendix
+    assert "Measures over training" not in html  # a single checkpoint
+
+
+def test_size_budget_and_errors(run_dir, tmp_path):
+    with pytest.warns(UserWarning, match="over max_bytes=1000"):
+        out = report(run_dir, tmp_path / "r.html", max_bytes=1000)
+    small = report(run_dir, tmp_path / "r2.html", max_figures=2)
+    assert len(_check_self_contained(Path(small).read_text(encoding="utf-8"))) == 2
+    assert Path(out).stat().st_size > Path(small).stat().st_size
+    with pytest.raises(ValueError, match="no such file or directory"):
+        report(tmp_path / "missing", tmp_path / "x.html")
+    with pytest.raises(TypeError, match="source must be"):
+        report(3.0, tmp_path / "x.html")
+    bad = tmp_path / "badrun"
+    bad.mkdir()
+    (bad / "metrics.jsonl").write_text(json.dumps(_row(0, "fc", "rankme", 3.0)) + "\n")
+    (bad / "manifest.json").write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read .*manifest.json"):
+        report(bad, tmp_path / "x.html")
+
+
+def test_plots_draw_the_table_values():
+    rows = [_row(s, la, "rankme", v + s) for s in (0, 1, 2, 3) for la, v in (("a", 1.0), ("b", 5.0))]
+    rows.append(_row(3, "c", "rankme", None, error="ValueError: x"))  # no value: not drawn
+    fig, ax = plot_measure_over_steps(rows, "rankme")
+    assert [ln.get_label() for ln in ax.lines] == ["a", "b"]
+    assert ax.lines[1].get_ydata().tolist() == [5.0, 6.0, 7.0, 8.0]
+    fig2, ax2 = plot_depth_profile(rows, "rankme", ax=ax.figure.add_subplot(2, 1, 2))
+    assert fig2 is fig
+    assert [ln.get_label() for ln in ax2.lines] == ["step 0", "step 2", "step 3"]  # first, middle, last
+    assert ax2.lines[2].get_ydata().tolist() == [4.0, 8.0]
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["a", "b"]
+    z = np.random.default_rng(0).standard_normal((30, 5))
+    _, ax3 = plot_eigenspectrum({"z": z})
+    ev = gram_spectrum(z, center=True).eigenvalues
+    assert np.allclose(ax3.lines[0].get_ydata(), ev / ev.sum(), rtol=1e-12)
+    plane = [_row(s, "a", m, v) for s in (0, 1) for m, v in (("mi_inputs", 2.0 + s), ("mi_labels", 0.5 * s))]
+    _, ax4 = plot_information_plane(plane)
+    assert ax4.collections[0].get_offsets().tolist() == [[2.0, 0.0], [3.0, 0.5]]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+    out = report(run_dir, tmp_path / "r.html")
+    png = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--screenshot={png}",
+         "--window-size=1000,1400", f"file://{out}"],
+        capture_output=True, timeout=90, check=False,
+    )
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (w, h) == (1000, 1400)
+    assert len(data) > 50_000  # text and figures, not a blank page (a blank page is ~10 kB)
