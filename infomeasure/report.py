@@ -184,7 +184,7 @@ def find_alerts(rows, activations=None) -> list[dict]:
                     f"rank collapse on {layer}: {m} = {v:.3g} of at most {min(n, d)} dimensions")
             elif peak is not None and v < 0.5 * peak[1]:
                 add("warning", "rank_collapse", layer, m,
-                    f"rank collapse on {layer}: {m} fell to {v:.3g} from {peak[1]:.3g} at step {peak[0]}")
+                    f"rank collapse on {layer}: {m} fell to {v:.3g} from its peak of {peak[1]:.3g} (step {peak[0]})")
         elif m in _ENTROPY_MEASURES or m.startswith("diffusion_spectral_entropy"):
             hmax = _max_entropy(r.get("units"), n, d) if m in _ENTROPY_MEASURES else None
             if hmax is not None and v < 0.1 * hmax:
@@ -192,7 +192,7 @@ def find_alerts(rows, activations=None) -> list[dict]:
                     f"entropy collapse on {layer}: {m} = {v:.3g} {r.get('units')}, below 10% of its maximum {hmax:.3g}")
             elif peak is not None and peak[1] > 0 and v < 0.5 * peak[1]:
                 add("warning", "entropy_collapse", layer, m,
-                    f"entropy collapse on {layer}: {m} fell to {v:.3g} from {peak[1]:.3g} at step {peak[0]}")
+                    f"entropy collapse on {layer}: {m} fell to {v:.3g} from its peak of {peak[1]:.3g} (step {peak[0]})")
         if _is_mi(r) and v < -1e-9:  # below round-off
             add("warning", "negative_mi", layer, m,
                 f"negative MI on {layer}: {m} = {v:.3g} {r.get('units') or ''}; the estimator is biased here (true MI >= 0)")

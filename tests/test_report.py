@@ -82,7 +82,7 @@ def test_run_directory_report(run_dir, tmp_path):
     assert "snapshot at step 40" in html
     assert len(html.encode()) < 600_000
     for text in ("rank collapse on fc2: rankme = 1.2 of at most 8 dimensions",
-                 "entropy collapse on fc2: von_neumann_entropy fell to 0.4 from 2 at step 0",
+                 "entropy collapse on fc2: von_neumann_entropy fell to 0.4 from its peak of 2 (step 0)",
                  "negative MI on fc1: mi_labels = -0.05", "mi_labels failed on fc2 at 1 step(s): ValueError: boom",
                  "Values at the last step (40)",
                  "&quot;seed&quot;: 123", "&quot;numpy&quot;: &quot;" + np.__version__):
