@@ -28,7 +28,7 @@ import numpy as np
 from .measures import Measure, SpectralMeasure, get_measure
 from .sinks import COLUMNS
 
-__all__ = ["DEFAULT_MEASURES", "analyze", "reduce_array"]
+__all__ = ["DEFAULT_MEASURES", "analyze", "analyze_series", "reduce_array"]
 
 #: Measures computed when ``measures`` is not given (label measures are added when labels are).
 DEFAULT_MEASURES = ("rankme", "effective_rank", "von_neumann_entropy", "alpha_req")
@@ -327,3 +327,54 @@ def analyze(
         layer_jobs.setdefault((job[0], job[1]), i)
     rows.sort(key=lambda t: (layer_jobs[(jobs[t[0]][0], jobs[t[0]][1])], t[1], t[0], t[2]))
     return [r for *_, r in rows]
+
+
+def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> list[dict]:
+    """Normalised permutation entropy and statistical complexity of time series, as a long table.
+
+    The rows (``layer`` is the series name; ``measure`` is ``permutation_entropy`` or
+    ``statistical_complexity``; both unitless in [0, 1]; the ``order`` and ``delay`` keys record the
+    embedding) feed :func:`infomeasure.report.report`, which draws them on the complexity--entropy
+    plane, and :func:`infomeasure.plotting.plot_complexity_entropy_plane`.
+
+    Parameters
+    ----------
+    series : array-like or Mapping
+        One series ``(n_times,)``, several ``(n_series, n_times)`` (named ``series0``, ...), or a
+        mapping ``name -> series``.
+    order, delay, weighted
+        As in :func:`estimators.timeseries.statistical_complexity`.
+    step : int, optional
+        The ``step`` column (``None`` by default).
+
+    >>> import numpy as np
+    >>> from infomeasure.analysis import analyze_series
+    >>> t = np.arange(2000)
+    >>> rows = analyze_series({"ramp": t * 1.0, "noise": np.random.default_rng(0).random(2000)})
+    >>> [(r["layer"], r["measure"], round(r["value"], 2)) for r in rows]
+    [('ramp', 'permutation_entropy', 0.0), ('ramp', 'statistical_complexity', 0.0), ('noise', 'permutation_entropy', 1.0), ('noise', 'statistical_complexity', 0.0)]
+    """
+    from estimators.timeseries import statistical_complexity
+
+    if isinstance(series, Mapping):
+        items = list(series.items())
+        if not items:
+            raise ValueError("series is empty: pass at least one time series")
+    else:
+        a = np.asarray(series.numpy() if hasattr(series, "numpy") else series)
+        if a.ndim == 1:
+            items = [("series", a)]
+        elif a.ndim == 2:
+            items = [(f"series{i}", row) for i, row in enumerate(a)]
+        else:
+            raise ValueError(f"series must be (n_times,) or (n_series, n_times), or a mapping; got shape {a.shape}")
+    rows = []
+    for name, x in items:
+        h, c = statistical_complexity(x, order, delay, weighted=weighted)
+        n = int(np.shape(x)[0])
+        for measure, v in (("permutation_entropy", h), ("statistical_complexity", c)):
+            rows.append({"step": step, "layer": str(name), "measure": measure,
+                         "method": "weighted_" + measure if weighted else measure, "value": float(v),
+                         "n_samples": n, "n_features": 1, "units": "unitless", "error": None,
+                         "order": int(order), "delay": int(delay)})
+    return rows

@@ -2,7 +2,8 @@
 
 ``infomeasure analyze PATH [--labels FILE] [--inputs FILE] [--measures a,b] [--jobs N] -o OUT`` reads
 saved activations, writes ``OUT/table.csv`` (the long table) and ``OUT/report.html``.
-``infomeasure report RUN_DIR -o report.html`` writes the report of a probe run directory.
+``infomeasure report RUN_DIR [RUN_DIR ...] -o report.html`` writes the report of a probe run directory,
+or the comparison report of several (the runs on the same axes).
 
 A missing, corrupt or mismatched file gives exit code 2 and one line on stderr, no traceback.
 
@@ -98,11 +99,13 @@ def _cmd_report(args) -> int:
     try:
         from .report import _is_run_dir, report
 
-        if not os.path.exists(args.run_dir):
-            raise ValueError(f"{args.run_dir}: no such directory")
-        if not _is_run_dir(args.run_dir):
-            raise ValueError(f"{args.run_dir} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
-        out = report(args.run_dir, args.output, step=args.step)
+        for d in args.run_dir:
+            if not os.path.exists(d):
+                raise ValueError(f"{d}: no such directory")
+            if not _is_run_dir(d):
+                raise ValueError(f"{d} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
+        source = args.run_dir[0] if len(args.run_dir) == 1 else list(args.run_dir)
+        out = report(source, args.output, step=args.step, title=args.title)
         if not args.quiet:
             print(f"wrote {out}")
         return 0
@@ -128,9 +131,11 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
     p.set_defaults(func=_cmd_analyze)
 
-    p = subparsers.add_parser("report", help="write the HTML report of a probe run directory",
-                              description="Write one self-contained HTML report of a probe run directory.")
-    p.add_argument("run_dir", help="run directory (metrics.jsonl, manifest.json)")
+    p = subparsers.add_parser("report", help="write the HTML report of a probe run directory (or compare several)",
+                              description="Write one self-contained HTML report of a probe run directory; "
+                              "with several run directories, a comparison report with the runs on the same axes.")
+    p.add_argument("run_dir", nargs="+", help="run directory (metrics.jsonl, manifest.json); several to compare")
+    p.add_argument("--title", help="report title")
     p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default report.html)")
     p.add_argument("--step", type=int, help="snapshot step for the eigenspectra (default: last)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")

@@ -20,10 +20,13 @@ import numpy as np
 
 __all__ = [
     "layer_order",
+    "plot_complexity_entropy_plane",
     "plot_depth_profile",
     "plot_eigenspectrum",
     "plot_information_plane",
     "plot_measure_over_steps",
+    "plot_runs_over_steps",
+    "run_order",
 ]
 
 
@@ -58,6 +61,22 @@ def layer_order(rows) -> list:
     for r in rows:
         seen.setdefault(r.get("layer"), None)
     return list(seen)
+
+
+def run_order(rows) -> list:
+    """Runs (the ``run`` key of comparison tables) in order of first appearance; ``[None]`` if absent."""
+    seen = {}
+    for r in rows:
+        seen.setdefault(r.get("run"), None)
+    return list(seen)
+
+
+def _set_step_scale(ax, steps):
+    """A symmetric-log step axis when the steps span more than two decades (log-spaced probing)."""
+    pos = [s for s in steps if s is not None and s > 0]
+    if len(pos) >= 2 and max(pos) / min(pos) > 100:
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(left=0)
 
 
 def _values(rows, measure):
@@ -106,6 +125,7 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
         xs = [s for s in steps if (s, layer) in vals]
         if xs:
             ax.plot(xs, [vals[(s, layer)] for s in xs], marker="o", markersize=3, label=str(layer))
+    _set_step_scale(ax, steps)
     ax.set_xlabel("step")
     units = _units(rows, measure)
     ax.set_ylabel(f"{measure}" + (f" ({units})" if units and units != "unitless" else ""))
@@ -119,29 +139,53 @@ def plot_depth_profile(rows, measure, ax=None, *, steps=None):
     """One measure against layer depth (layers in table order), one line per step.
 
     ``steps`` chooses the checkpoints; by default the first, middle and last (or the only one).
+    A comparison table (rows with several values of ``run``) draws one line per run instead, at
+    each run's last step (or at ``steps[0]`` when given).
+
+    >>> from infomeasure.plotting import plot_depth_profile
+    >>> rows = [{"run": run, "step": s, "layer": la, "measure": "rankme", "value": v + s}
+    ...         for run, v in (("a", 1.0), ("b", 5.0)) for s in (0, 9) for la in ("l1", "l2")]
+    >>> fig, ax = plot_depth_profile(rows, "rankme")
+    >>> [(line.get_label(), line.get_ydata().tolist()) for line in ax.lines]
+    [('a (step 9)', [10.0, 10.0]), ('b (step 9)', [14.0, 14.0])]
     """
     fig, ax = _fig_ax(ax)
-    vals = _values(rows, measure)
-    layers = [la for la in layer_order(rows) if any(k[1] == la for k in vals)]
-    all_steps = _steps(vals)
-    if steps is None:
-        steps = all_steps if len(all_steps) <= 3 else [all_steps[0], all_steps[len(all_steps) // 2], all_steps[-1]]
+    runs = run_order(rows)
+    by_run = len(runs) > 1
+    layers = [la for la in layer_order(rows) if any(
+        r.get("layer") == la and r.get("measure") == measure and r.get("value") is not None for r in rows)]
     import matplotlib
 
     cmap = matplotlib.colormaps["viridis"]
-    for i, s in enumerate(steps):
-        xs = [j for j, la in enumerate(layers) if (s, la) in vals]
-        if not xs:
-            continue
-        color = cmap(i / max(len(steps) - 1, 1)) if len(steps) > 1 else None
-        ax.plot(xs, [vals[(s, layers[j])] for j in xs], marker="o", color=color,
-                label=f"step {s}" if s is not None else None)
+    lines = []  # (label, {layer: value}, colour)
+    if by_run:
+        for run in runs:
+            vals = _values([r for r in rows if r.get("run") == run], measure)
+            run_steps = _steps(vals)
+            if not run_steps:
+                continue
+            s = steps[0] if steps else run_steps[-1]
+            lines.append((f"{run} (step {s})" if s is not None else str(run),
+                          {la: v for (st, la), v in vals.items() if st == s}, None))
+    else:
+        vals = _values(rows, measure)
+        all_steps = _steps(vals)
+        if steps is None:
+            steps = all_steps if len(all_steps) <= 3 else [all_steps[0], all_steps[len(all_steps) // 2], all_steps[-1]]
+        for i, s in enumerate(steps):
+            color = cmap(i / max(len(steps) - 1, 1)) if len(steps) > 1 else None
+            lines.append((f"step {s}" if s is not None else None,
+                          {la: v for (st, la), v in vals.items() if st == s}, color))
+    for label, by_layer, color in lines:
+        xs = [j for j, la in enumerate(layers) if la in by_layer]
+        if xs:
+            ax.plot(xs, [by_layer[layers[j]] for j in xs], marker="o", color=color, label=label)
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([str(la) for la in layers], rotation=30, ha="right", fontsize="small")
     units = _units(rows, measure)
     ax.set_ylabel(f"{measure}" + (f" ({units})" if units and units != "unitless" else ""))
     ax.set_title(f"{measure} by layer")
-    if any(s is not None for s in steps) and ax.lines:
+    if any(label is not None for label, _, _ in lines) and ax.lines:
         ax.legend(fontsize="small", loc="best")
     return fig, ax
 
@@ -223,4 +267,124 @@ def plot_information_plane(rows, ax=None, *, x="mi_inputs", y="mi_labels"):
     ax.set_xlabel(f"I(X;T)  [{x}]")
     ax.set_ylabel(f"I(T;Y)  [{y}]")
     ax.set_title("information plane")
+    return fig, ax
+
+
+def _run_values(rows, measure, layer):
+    """``{run: ([steps], [values])}`` of one measure on one layer, steps ascending."""
+    out = {}
+    for r in rows:
+        if r.get("measure") != measure or r.get("layer") != layer or r.get("step") is None:
+            continue
+        v = r.get("value")
+        if v is None or not np.isfinite(v):
+            continue
+        out.setdefault(r.get("run"), {})[r["step"]] = float(v)
+    return {run: (sorted(d), [d[s] for s in sorted(d)]) for run, d in out.items()}
+
+
+def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colors=None):
+    """Several runs on the same axes: measures against the training step on one layer.
+
+    Colour tells the run apart, line style the measure (solid, dashed, dotted, ...), so one axes
+    can hold e.g. train and held-out accuracy of a true-label and a shuffled-label run.
+
+    Parameters
+    ----------
+    rows : list of dict
+        A long table with a ``run`` key (rows without one form a single unnamed run).
+    measures : str or list of str
+        The measure(s) to draw.
+    ax : matplotlib Axes, optional
+    layer : str, optional
+        The layer (default: the first layer that has the first measure).
+    runs : list, optional
+        The runs to draw, in legend order (default: all, in table order).
+    colors : dict, optional
+        ``run -> colour``.
+
+    >>> from infomeasure.plotting import plot_runs_over_steps
+    >>> rows = [{"run": run, "step": s, "layer": "fc", "measure": "dsmi", "value": v * s}
+    ...         for run, v in (("true", 1.0), ("shuffled", -0.5)) for s in (0, 1, 2)]
+    >>> fig, ax = plot_runs_over_steps(rows, "dsmi")
+    >>> [line.get_label() for line in ax.lines], ax.lines[1].get_ydata().tolist()
+    (['true', 'shuffled'], [-0.0, -0.5, -1.0])
+    """
+    fig, ax = _fig_ax(ax)
+    measures = [measures] if isinstance(measures, str) else list(measures)
+    if layer is None:
+        layer = next((r.get("layer") for r in rows if r.get("measure") == measures[0]), None)
+    runs = list(runs) if runs is not None else run_order(rows)
+    styles = ["-", "--", ":", "-."]
+    cycle = [c["color"] for c in _pyplot().rcParams["axes.prop_cycle"]]
+    all_steps = []
+    for i, run in enumerate(runs):
+        color = (colors or {}).get(run, cycle[i % len(cycle)])
+        for j, m in enumerate(measures):
+            data = _run_values(rows, m, layer).get(run)
+            if not data or not data[0]:
+                continue
+            xs, ys = data
+            all_steps += xs
+            label = " ".join(str(t) for t in ((run if run is not None else None),
+                                              (m if len(measures) > 1 else None)) if t is not None)
+            ax.plot(xs, ys, styles[j % len(styles)], color=color, marker="o", markersize=2.5,
+                    label=label or str(m))
+    _set_step_scale(ax, all_steps)
+    ax.set_xlabel("step")
+    units = _units(rows, measures[0])
+    name = measures[0] if len(measures) == 1 else ", ".join(measures)
+    ax.set_ylabel(name + (f" ({units})" if units and units != "unitless" else ""))
+    ax.set_title(f"{name} on {layer}" if layer is not None else name, fontsize="medium")
+    if ax.lines:
+        ax.legend(fontsize="small", loc="best")
+    return fig, ax
+
+
+def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
+    """The complexity--entropy plane: statistical complexity C against normalised entropy H.
+
+    ``data``: a result table holding ``permutation_entropy`` (normalised) and
+    ``statistical_complexity`` rows per series (``layer``) and step, or a mapping
+    ``name -> (H, C)``. With ``order`` (the embedding dimension of the ordinal patterns) the
+    minimum and maximum complexity curves of :func:`estimators.timeseries.complexity_entropy_bounds`
+    frame the plane: regular series sit at low H, chaotic ones high on the upper curve, noise at
+    H near 1 and C near 0.
+
+    >>> from infomeasure.plotting import plot_complexity_entropy_plane
+    >>> fig, ax = plot_complexity_entropy_plane({"noise": (0.99, 0.01), "sine": (0.4, 0.2)}, order=3)
+    >>> ax.collections[0].get_offsets().tolist()
+    [[0.99, 0.01], [0.4, 0.2]]
+    """
+    fig, ax = _fig_ax(ax, figsize=(5.2, 4.0))
+    if isinstance(data, Mapping):
+        names = list(data)
+        points = [tuple(map(float, data[k])) for k in names]
+    else:
+        vh, vc = _values(data, "permutation_entropy"), _values(data, "statistical_complexity")
+        keys = [k for k in vh if k in vc]
+        last = {}
+        for s, layer in keys:  # the last step of each series
+            if layer not in last or (s is not None and (last[layer] is None or s > last[layer])):
+                last[layer] = s
+        names = [la for la in layer_order(data) if la in last]
+        points = [(vh[(last[la], la)], vc[(last[la], la)]) for la in names]
+        if order is None:
+            order = next((r["order"] for r in data if r.get("measure") == "permutation_entropy" and r.get("order")), None)
+    if order is not None:
+        from estimators.timeseries import complexity_entropy_bounds
+
+        b = complexity_entropy_bounds(order)
+        ax.plot(b.min_entropy, b.min_complexity, color="0.6", linewidth=0.8)
+        ax.plot(b.max_entropy, b.max_complexity, color="0.6", linewidth=0.8)
+    if points:
+        xs, ys = zip(*points)
+        ax.scatter(xs, ys, s=22, zorder=3, color="C3")
+        for name, (h, c) in zip(labels or names, points):
+            ax.annotate(str(name), (h, c), fontsize="x-small", xytext=(3, 3), textcoords="offset points")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("normalised permutation entropy H")
+    ax.set_ylabel("statistical complexity C")
+    ax.set_title("complexity-entropy plane" + (f" (order {order})" if order else ""))
     return fig, ax

@@ -515,6 +515,40 @@ class Probes:
         self.probe_seconds += time.perf_counter() - t0
         return True
 
+    def log(self, step: int, *, layer: str = "model", units: str = "unitless", **values) -> list[dict]:
+        """Record scalars of your own (accuracy, loss, ...) next to the probe rows.
+
+        Each keyword becomes a row ``{step, layer, measure: name, method: "logged", value, units}``
+        in :attr:`results`, the run directory and the sinks (on rank 0; pass values that are the
+        same on every rank, or rank 0's). The layer ``"model"`` marks model-level values: reports
+        draw them together in a "Training" figure. Unlike :meth:`step`, this ignores the schedule;
+        call it on the steps you choose (e.g. ``if probes.step(step): probes.log(step, ...)``).
+
+        Returns the rows written. Non-finite values raise ``ValueError`` (a NaN loss is worth
+        stopping for, not recording silently).
+        """
+        if not values:
+            raise ValueError("log needs at least one value, e.g. probes.log(step, accuracy=0.93)")
+        step = int(step)
+        rows = []
+        for name, v in values.items():
+            if hasattr(v, "item"):
+                v = v.item()
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
+            if not math.isfinite(v):
+                raise ValueError(f"{name} is {v} at step {step}; log finite values only")
+            row = {c: None for c in COLUMNS}
+            row.update(step=step, layer=str(layer), measure=name, method="logged", value=float(v), units=units)
+            rows.append(row)
+        if self._rank == 0:
+            self._rows.extend(rows)
+            if self._run is not None:
+                self._run.append(rows)
+            for s in self.sinks:
+                s.write(rows)
+        return rows
+
     @contextlib.contextmanager
     def _frozen_state(self, module):
         """Eval mode, no grad and untouched RNG states for the probe pass; restored afterwards."""

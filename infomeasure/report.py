@@ -51,7 +51,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bo
 .alert{padding:.35em .7em;margin:.25em 0;border-left:5px solid;border-radius:3px;font-size:.92em}
 .alert.error{background:#fdecea;border-color:#c62828}.alert.warning{background:#fff8e1;border-color:#f9a825}
 .alert.ok{background:#e8f5e9;border-color:#2e7d32}
-.figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0}.figs img{max-width:560px;width:100%;height:auto;border:1px solid #eee}
+.figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0}.figs img{max-width:540px;width:100%;height:auto;border:1px solid #eee}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}
 th{background:#f3f3f3}td.layer,th.layer{text-align:left}td.err{color:#c62828;text-align:center}
 pre{background:#f7f7f7;padding:.7em;overflow-x:auto;font-size:.8em}
@@ -209,6 +209,40 @@ def _is_run_dir(path) -> bool:
     return os.path.isdir(path) and os.path.exists(os.path.join(path, "metrics.jsonl"))
 
 
+def _as_runs(source):
+    """``[(name, path)]`` when ``source`` names several run directories (a comparison), else None."""
+    if isinstance(source, Mapping) and source and all(isinstance(v, (str, os.PathLike)) for v in source.values()):
+        items = [(str(k), os.fspath(v)) for k, v in source.items()]
+    elif (isinstance(source, (list, tuple)) and source
+          and all(isinstance(v, (str, os.PathLike)) for v in source)):
+        items = [(os.path.basename(os.path.normpath(os.fspath(v))), os.fspath(v)) for v in source]
+    else:
+        return None
+    names = [n for n, _ in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"the runs to compare need distinct names; got {names} (pass a mapping name -> run directory)")
+    for name, path in items:
+        if not os.path.exists(path):
+            raise ValueError(f"{path}: no such directory")
+        if not _is_run_dir(path):
+            raise ValueError(f"{path} is not a run directory (no metrics.jsonl); only run directories can be compared")
+    return items
+
+
+def _gather_runs(runs, *, step, notes):
+    """Rows of several run directories, each row tagged with its ``run``; manifests and snapshots per run."""
+    rows, manifests, acts = [], {}, {}
+    for name, path in runs:
+        r, manifest, a, _ = _gather(path, labels=None, inputs=None, measures=None, step=step, executor=None,
+                                    progress=False, notes=notes)
+        rows.extend({**row, "run": name} for row in r)
+        manifests[name] = manifest
+        if a is not None:
+            acts[name] = a
+    desc = "comparison of run directories " + ", ".join(f"{n} ({p})" for n, p in runs)
+    return rows, manifests, acts or None, desc
+
+
 def _gather(source, *, labels, inputs, measures, step, executor, progress, notes, activations=None):
     """``(rows, manifest, activations, source description)``."""
     from .activations import load_activations, load_array
@@ -313,22 +347,83 @@ def _value_table(rows, layers, measures):
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures) -> str:
+def _model_measures(rows):
+    """Measures recorded only on the model-level pseudo-layer ``"model"`` (accuracy, loss, ...)."""
+    layers_of = {}
+    for r in rows:
+        layers_of.setdefault(r.get("measure"), set()).add(r.get("layer"))
+    return [m for m in _measures_in(rows) if layers_of.get(m) == {"model"}]
+
+
+def _comparison_table(rows, runs, measures):
+    """Last value (and first -> last over training) of each (measure, layer) per run; ratio of two runs."""
+    first, last = {}, {}
+    for r in rows:
+        v, s = r.get("value"), r.get("step")
+        if v is None or r.get("error") or not math.isfinite(v):
+            continue
+        key = (r.get("run"), r.get("layer"), r.get("measure"))
+        s = -1 if s is None else s
+        if key not in first or s < first[key][0]:
+            first[key] = (s, v)
+        if key not in last or s >= last[key][0]:
+            last[key] = (s, v)
+    ratio = len(runs) == 2
+    head = ('<tr><th class="layer">measure</th><th class="layer">layer</th>'
+            + "".join(f"<th>{html.escape(str(run))}<br><span class='meta'>first &rarr; last</span></th>" for run in runs)
+            + (f"<th>ratio<br><span class='meta'>{html.escape(str(runs[0]))} / {html.escape(str(runs[1]))}</span></th>"
+               if ratio else "") + "</tr>")
+    body = []
+    for m in measures:
+        for layer in _layers_of(rows, m):
+            cells = []
+            for run in runs:
+                a, b = first.get((run, layer, m)), last.get((run, layer, m))
+                cells.append(f"<td>{_fmt(a[1])} &rarr; <b>{_fmt(b[1])}</b></td>" if a and b and a[0] != b[0]
+                             else f"<td><b>{_fmt(b[1])}</b></td>" if b else "<td></td>")
+            if ratio:
+                b0, b1 = last.get((runs[0], layer, m)), last.get((runs[1], layer, m))
+                cells.append(f"<td>{b0[1] / b1[1]:.2f}&times;</td>" if b0 and b1 and b1[1] != 0 else "<td></td>")
+            body.append(f'<tr><td class="layer">{html.escape(str(m))}</td><td class="layer">{html.escape(str(layer))}</td>'
+                        + "".join(cells) + "</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _layers_of(rows, measure):
+    from .plotting import layer_order
+
+    return [la for la in layer_order(rows) if any(r.get("layer") == la and r.get("measure") == measure for r in rows)]
+
+
+def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
     from . import __version__
     from .plotting import (
         layer_order,
+        plot_complexity_entropy_plane,
         plot_depth_profile,
         plot_eigenspectrum,
         plot_information_plane,
         plot_measure_over_steps,
+        plot_runs_over_steps,
     )
     from .run_dir import versions
 
+    compare = runs is not None
     layers = layer_order(rows)
     measures = _measures_in(rows)
-    plot_measures = [m for m in measures if "[" not in str(m)]  # per-head rows stay in the table
+    model_measures = _model_measures(rows)
+    plot_measures = [m for m in measures if "[" not in str(m) and m not in model_measures]  # per-head rows stay in the table
+    ts_measures = {"permutation_entropy", "statistical_complexity"}
     steps = sorted({r.get("step") for r in rows if r.get("step") is not None})
-    alerts = find_alerts(rows, acts)
+    if compare:
+        alerts = []
+        for run in runs:
+            sub = [r for r in rows if r.get("run") == run]
+            for a in find_alerts(sub, (acts or {}).get(run)):
+                alerts.append({**a, "message": f"[{run}] {a['message']}"})
+        alerts.sort(key=lambda a: a["level"] != "error")
+    else:
+        alerts = find_alerts(rows, acts)
     for msg in dict.fromkeys(notes):  # once each, in order
         alerts.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None, "message": msg})
     n_err = sum(1 for r in rows if r.get("error"))
@@ -342,30 +437,77 @@ def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figure
         f, _ = plot(*args, **kw)
         return _figure_html(_png(f, dpi), caption)
 
+    def panels(measure, caption):
+        """One figure, one panel per layer (up to 4 per row), the runs on the same axes."""
+        if budget[0] <= 0:
+            return ""
+        budget[0] -= 1
+        import matplotlib.pyplot as plt
+
+        lay = _layers_of(rows, measure)
+        ncol = min(len(lay), 4)
+        nrow = -(-len(lay) // ncol)
+        f, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 0.4, 3.0 * nrow), squeeze=False)
+        for ax, layer in zip(axes.flat, lay):
+            plot_runs_over_steps(rows, measure, ax, layer=layer, runs=runs)
+            ax.set_title(f"{measure} on {layer}", fontsize="medium")
+        for ax in list(axes.flat)[len(lay):]:
+            ax.set_visible(False)
+        return _figure_html(_png(f, dpi), caption)
+
     sections = []
-    if len(steps) > 1:
-        figs = [fig(plot_measure_over_steps, rows, m, caption=f"{m} over steps, per layer") for m in plot_measures]
+    if model_measures and len(steps) > 1:
+        # accuracies share one axes; every other model-level measure (loss, ...) gets its own
+        acc = [m for m in model_measures if "acc" in str(m).lower()]
+        groups = ([acc] if acc else []) + [[m] for m in model_measures if m not in acc]
+        if compare:
+            img = "".join(fig(plot_runs_over_steps, rows, g, layer="model", runs=runs,
+                              caption=f"{', '.join(g)} over steps: colour = run" + (", line style = measure" if len(g) > 1 else ""))
+                          for g in groups)
+        else:
+            img = "".join(fig(plot_runs_over_steps, rows, g, layer="model", caption=f"{', '.join(g)} over steps")
+                          for g in groups)
+        sections.append('<h2 id="training">Training</h2><div class="figs">' + img + "</div>")
+    over = [m for m in plot_measures if m not in ts_measures]
+    if len(steps) > 1 and over:
+        if compare:
+            figs = [panels(m, f"{m} over steps, one panel per layer; the runs on the same axes") for m in over]
+        else:
+            figs = [fig(plot_measure_over_steps, rows, m, caption=f"{m} over steps, per layer") for m in over]
         sections.append('<h2 id="steps">Measures over training</h2><div class="figs">' + "".join(figs) + "</div>")
-    figs = [fig(plot_depth_profile, rows, m, caption=f"{m} by layer" + (" (first, middle and last step)" if len(steps) > 3 else ""))
-            for m in plot_measures]
-    sections.append('<h2 id="depth">Depth profiles</h2><div class="figs">' + "".join(figs) + "</div>")
+    depth = [m for m in over if len(_layers_of(rows, m)) > 1]
+    if depth:
+        cap = (" (first, middle and last step)" if len(steps) > 3 else "") if not compare else " (each run's last step)"
+        figs = [fig(plot_depth_profile, rows, m, caption=f"{m} by layer{cap}") for m in depth]
+        sections.append('<h2 id="depth">Depth profiles</h2><div class="figs">' + "".join(figs) + "</div>")
     if "mi_inputs" in measures and "mi_labels" in measures:
-        sections.append('<h2 id="plane">Information plane</h2><div class="figs">'
-                        + fig(plot_information_plane, rows, caption="I(X;T) against I(T;Y), coloured by step") + "</div>")
+        figs = [fig(plot_information_plane, [r for r in rows if r.get("run") == run],
+                    caption="I(X;T) against I(T;Y), coloured by step" + (f": {run}" if run is not None else ""))
+                for run in (runs or [None])]
+        sections.append('<h2 id="plane">Information plane</h2><div class="figs">' + "".join(figs) + "</div>")
+    if ts_measures <= set(measures):
+        figs = [fig(plot_complexity_entropy_plane, [r for r in rows if r.get("run") == run],
+                    caption="statistical complexity against normalised permutation entropy (last step), "
+                            "between the minimum and maximum complexity curves" + (f": {run}" if run is not None else ""))
+                for run in (runs or [None])]
+        sections.append('<h2 id="complexity">Complexity-entropy plane</h2><div class="figs">' + "".join(figs) + "</div>")
     if acts is not None:
         from .analysis import reduce_array
 
-        spectra = {}
-        for layer in list(acts)[:12]:
-            try:
-                z = reduce_array(acts[layer])
-            except Exception:  # noqa: BLE001, S112 - failed layers are reported in the alerts
-                continue
-            if z.shape[0] > 1 and z.shape[1] > 1:
-                spectra[layer] = z
+        spectra, snaps = {}, []
+        for run, run_acts in (acts.items() if compare else [(None, acts)]):
+            for layer in list(run_acts)[:12]:
+                try:
+                    z = reduce_array(run_acts[layer])
+                except Exception:  # noqa: BLE001, S112 - failed layers are reported in the alerts
+                    continue
+                if z.shape[0] > 1 and z.shape[1] > 1:
+                    spectra[f"{run}: {layer}" if compare else layer] = z
+            snap = getattr(run_acts, "metadata", {}).get("step")
+            if snap:
+                snaps.append(f"{run}: step {snap}" if compare else f"step {snap}")
         if spectra:
-            snap = getattr(acts, "metadata", {}).get("step")
-            cap = "covariance eigenvalues per layer" + (f" (snapshot at step {snap})" if snap else "")
+            cap = "covariance eigenvalues per layer" + (f" (snapshot at {', '.join(snaps)})" if snaps else "")
             sections.append('<h2 id="spectra">Eigenspectra</h2><div class="figs">'
                             + fig(plot_eigenspectrum, spectra, caption=cap) + "</div>")
 
@@ -376,20 +518,42 @@ def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figure
     else:
         alerts_html = '<div class="alert ok">No alerts: no failed measures, collapse, negative MI or undersampled layers.</div>'
 
-    summary = {
-        "source": desc,
+    summary = {"source": desc}
+    if compare:
+        summary["runs"] = ", ".join(str(r) for r in runs)
+    summary.update({
         "layers": f"{len(layers)}: " + ", ".join(str(la) for la in layers[:20]) + (" ..." if len(layers) > 20 else ""),
         "measures": ", ".join(str(m) for m in measures),
         "steps": (f"{len(steps)} ({steps[0]} to {steps[-1]})" if steps else "one checkpoint"),
         "rows": f"{len(rows)} ({n_err} error rows)",
         "alerts": f"{sum(a['level'] == 'error' for a in alerts)} errors, {sum(a['level'] == 'warning' for a in alerts)} warnings",
-    }
+    })
     summary_html = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in summary.items())
+    if compare:
+        summary_html += ("</table><h3>Comparison</h3><p class='meta'>Each run's value at its first and last step; "
+                         "the ratio is of the last values.</p>"
+                         + _comparison_table(rows, runs, model_measures + [m for m in measures if m not in model_measures])
+                         + "<table>")
 
-    vers = (manifest or {}).get("versions") or versions()
-    appendix = dict(params)
-    if manifest:
-        appendix.update({k: v for k, v in manifest.items() if k not in ("versions",)})
+    if compare:
+        first_manifest = next((m for m in (manifest or {}).values() if m), None)
+        vers = (first_manifest or {}).get("versions") or versions()
+        appendix = dict(params)
+        for run, m in (manifest or {}).items():
+            if m:
+                appendix[str(run)] = {k: v for k, v in m.items() if k != "versions"}
+    else:
+        vers = (manifest or {}).get("versions") or versions()
+        appendix = dict(params)
+        if manifest:
+            appendix.update({k: v for k, v in manifest.items() if k not in ("versions",)})
+    if compare:
+        table = "".join(f"<h3>{html.escape(str(run))}</h3>"
+                        + _value_table([r for r in rows if r.get("run") == run],
+                                       layer_order([r for r in rows if r.get("run") == run]), measures)
+                        for run in runs)
+    else:
+        table = _value_table(rows, layers, measures)
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return _TEMPLATE.substitute(
         title=html.escape(title),
@@ -400,7 +564,7 @@ def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figure
         table_caption=html.escape(
             f"Values at the last step ({steps[-1]}) of each layer and measure; hover 'error' for the message."
             if steps else "Values per layer and measure; hover 'error' for the message."),
-        table=_value_table(rows, layers, measures),
+        table=table,
         versions=html.escape(json.dumps(vers, indent=2, default=str)),
         parameters=html.escape(json.dumps(appendix, indent=2, default=str)),
         version=html.escape(str(__version__)),
@@ -431,11 +595,18 @@ def report(
 
     Parameters
     ----------
-    source : str, os.PathLike, Mapping or list of dict
+    source : str, os.PathLike, Mapping or list
         A probe run directory (``metrics.jsonl``, ``manifest.json``, optional snapshots for the
         eigenspectra), a saved-activations file or folder (see
         :func:`infomeasure.activations.load_activations`; analysed with
-        :func:`infomeasure.analysis.analyze`), a mapping ``layer -> array``, or a result table.
+        :func:`infomeasure.analysis.analyze`), a mapping ``layer -> array``, or a result table
+        (rows of ``permutation_entropy`` and ``statistical_complexity``, e.g. from
+        :func:`infomeasure.analysis.analyze_series`, add the complexity-entropy plane).
+        Several run directories, as a list of paths (named by their folder) or a mapping
+        ``name -> path``, give a **comparison report**: every measure over steps with the runs on
+        the same axes (one panel per layer), model-level rows (layer ``"model"``, e.g. accuracy)
+        in one training figure, each run's last-step depth profile, and a comparison table with
+        each run's first and last values (and their ratio for two runs).
     output : str or os.PathLike
         The HTML file to write (its folder is created).
     labels, inputs : array-like or path, optional
@@ -477,10 +648,15 @@ def report(
         One line for a missing, corrupt or mismatched input file.
     """
     notes = list(notes or [])
-    rows, manifest, acts, desc = _gather(
-        source, labels=labels, inputs=inputs, measures=measures, step=step, executor=executor, progress=progress,
-        notes=notes, activations=activations,
-    )
+    runs = _as_runs(source)
+    if runs is not None:
+        rows, manifest, acts, desc = _gather_runs(runs, step=step, notes=notes)
+    else:
+        rows, manifest, acts, desc = _gather(
+            source, labels=labels, inputs=inputs, measures=measures, step=step, executor=executor,
+            progress=progress, notes=notes, activations=activations,
+        )
+    run_names = [n for n, _ in runs] if runs is not None else None
     params = {}
     if measures is not None and manifest is None:
         from .measures import get_measure
@@ -494,9 +670,11 @@ def report(
     desc = description or desc
     if title is None:
         title = "infomeasure report"
-    text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=dpi, max_figures=max_figures)
+    text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=dpi, max_figures=max_figures,
+                   runs=run_names)
     if len(text.encode("utf-8")) > max_bytes:
-        text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=max(dpi // 2, 30), max_figures=max_figures)
+        text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=max(dpi // 2, 30),
+                       max_figures=max_figures, runs=run_names)
         if len(text.encode("utf-8")) > max_bytes:
             warnings.warn(
                 f"the report is {len(text.encode('utf-8')) / 1e6:.1f} MB, over max_bytes={max_bytes}; "

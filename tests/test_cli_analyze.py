@@ -114,6 +114,21 @@ def test_report_command_on_a_run_directory(tmp_path, capsys):
     out = tmp_path / "report.html"
     assert run_cli(["report", run.path, "-o", out]) == 0
     html = out.read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == 2  # rankme over steps, rankme by layer
+    assert html.count("data:image/png;base64,") == 1  # rankme over steps (one layer: no depth profile)
     assert "rank collapse on fc: rankme fell to 2 from its peak of 5 (step 0)" in html
     assert capsys.readouterr().out == f"wrote {out}\n"
+
+
+def test_report_command_compares_several_run_directories(tmp_path, capsys):
+    for name, v in (("a", 5.0), ("b", 2.0)):
+        run = RunDir(tmp_path / name, {"seed": 7})
+        run.append([{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": v + s,
+                     "n_samples": 200, "n_features": 8, "units": "unitless", "error": None} for s in range(3)])
+        run.close()
+    out = tmp_path / "cmp.html"
+    assert run_cli(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--title", "A vs B", "-o", out]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<title>A vs B</title>" in html and "<th>runs</th><td>a, b</td>" in html
+    assert "<td>5 &rarr; <b>7</b></td><td>2 &rarr; <b>4</b></td><td>1.75&times;</td>" in html
+    assert run_cli(["report", str(tmp_path / "a"), str(tmp_path / "nope"), "-o", out]) == 2
+    assert capsys.readouterr().err.strip().endswith("nope: no such directory")

@@ -585,3 +585,26 @@ def test_tap_mode_errors():
     with pytest.raises(ValueError, match="tap_samples"):
         Probes(model, layers=["3"], mode="tap", tap_samples=0)
     assert no_hooks(model)
+
+
+def test_log_records_model_level_scalars(tmp_path):
+    model = mlp()
+    x, y = data()
+    sink = JSONLSink(tmp_path / "s.jsonl")
+    probes = Probes(model, ["1"], measures=["rankme"], every=2, probe_data=(x, y), run_dir=tmp_path / "run", sinks=[sink])
+    with probes:
+        for step in range(4):
+            if probes.step(step):
+                probes.log(step, accuracy=torch.tensor(0.25 * step), loss=1.0 / (step + 1))
+    logged = [r for r in probes.results if r["method"] == "logged"]
+    assert [(r["step"], r["layer"], r["measure"], r["value"]) for r in logged] == [
+        (0, "model", "accuracy", 0.0), (0, "model", "loss", 1.0), (2, "model", "accuracy", 0.5), (2, "model", "loss", 1 / 3)]
+    on_disk = [r for r in read_metrics(tmp_path / "run") if r["method"] == "logged"]
+    assert on_disk == logged
+    assert sum(1 for _ in open(tmp_path / "s.jsonl")) == len(probes.results)
+    with pytest.raises(ValueError, match="loss is nan at step 3"):
+        probes.log(3, loss=float("nan"))
+    with pytest.raises(TypeError, match="accuracy must be a real number; got str"):
+        probes.log(3, accuracy="high")
+    with pytest.raises(ValueError, match="at least one value"):
+        probes.log(3)

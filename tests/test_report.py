@@ -19,7 +19,7 @@ from infomeasure.plotting import (
     plot_measure_over_steps,
 )
 from infomeasure.report import find_alerts, report
-from infomeasure.run_dir import RunDir
+from infomeasure.run_dir import RunDir, read_metrics
 
 STEPS = [0, 10, 20, 30, 40]
 
@@ -182,3 +182,87 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (w, h) == (1000, 1400)
     assert len(data) > 50_000  # text and figures, not a blank page (a blank page is ~10 kB)
+
+
+def _two_runs(tmp_path):
+    """Two run directories with known values: a rising and a falling dsmi, and accuracies."""
+    paths = {}
+    for name, slope in (("good", 0.1), ("bad", -0.15)):
+        run = RunDir(tmp_path / name, {"seed": 1})
+        for i, s in enumerate(STEPS):
+            run.append([
+                _row(s, "fc1", "dsmi", 0.5 + slope * i, units="nats"),
+                _row(s, "fc2", "dsmi", 1.0 + slope * i, units="nats"),
+                _row(s, "model", "train_accuracy", 0.2 + 0.2 * i, n=None, d=None, method="logged"),
+                _row(s, "model", "heldout_accuracy", (0.2 + 0.15 * i) if slope > 0 else 0.1, n=None, d=None, method="logged"),
+            ])
+        run.close()
+        paths[name] = str(run.path)
+    return paths
+
+
+def test_comparison_report_of_two_runs(tmp_path):
+    from infomeasure.report import _comparison_table
+
+    paths = _two_runs(tmp_path)
+    out = report(paths, tmp_path / "cmp.html")
+    html = Path(out).read_text(encoding="utf-8")
+    srcs = _check_self_contained(html)
+    # training (accuracies together), dsmi over steps (one figure, a panel per layer), dsmi by layer
+    assert len(srcs) == 3
+    assert "<th>runs</th><td>good, bad</td>" in html
+    # first -> last per run, and the ratio of the last values: fc2 1.4 / 0.4
+    assert "<td>1 &rarr; <b>1.4</b></td><td>1 &rarr; <b>0.4</b></td><td>3.50&times;</td>" in html
+    # alerts carry their run's name: the bad run ends with dsmi = -0.1 on fc1
+    assert "(negative_mi): [bad] negative MI on fc1: dsmi = -0.1 nats" in html
+    assert "[good]" not in html
+    rows = [dict(r, run=n) for n, p in paths.items() for r in read_metrics(p)]
+    table = _comparison_table(rows, ["good", "bad"], ["dsmi"])
+    assert table.count("<tr>") == 3  # header + fc1 + fc2
+    # a list of paths names the runs by folder; the same report
+    out2 = report([paths["good"], paths["bad"]], tmp_path / "cmp2.html")
+    assert "3.50&times;" in Path(out2).read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="distinct names"):
+        report([paths["good"], paths["good"]], tmp_path / "x.html")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ValueError, match="is not a run directory"):
+        report([paths["good"], tmp_path / "plain"], tmp_path / "x.html")
+
+
+def test_runs_and_complexity_plots_draw_the_values():
+    from estimators.timeseries import complexity_entropy_bounds, statistical_complexity
+    from infomeasure.analysis import analyze_series
+    from infomeasure.plotting import plot_complexity_entropy_plane, plot_runs_over_steps
+
+    rows = [dict(_row(s, "fc", m, v * s + (m == "b")), run=run)
+            for run, v in (("r1", 1.0), ("r2", 2.0)) for s in (0, 1, 1000) for m in ("a", "b")]
+    _, ax = plot_runs_over_steps(rows, ["a", "b"], layer="fc")
+    assert [ln.get_label() for ln in ax.lines] == ["r1 a", "r1 b", "r2 a", "r2 b"]
+    assert ax.lines[3].get_ydata().tolist() == [1.0, 3.0, 2001.0]
+    assert ax.lines[0].get_color() == ax.lines[1].get_color() != ax.lines[2].get_color()
+    assert ax.get_xscale() == "symlog"  # steps spanning three decades
+    rng = np.random.default_rng(0)
+    series = {"noise": rng.random(3000), "logistic": np.empty(3000)}
+    series["logistic"][0] = 0.4
+    for i in range(1, 3000):
+        series["logistic"][i] = 4.0 * series["logistic"][i - 1] * (1.0 - series["logistic"][i - 1])
+    ts_rows = analyze_series(series, order=4)
+    _, ax2 = plot_complexity_entropy_plane(ts_rows)
+    expected = [list(statistical_complexity(series[k], 4)) for k in ("noise", "logistic")]
+    assert np.allclose(ax2.collections[0].get_offsets(), expected, rtol=0, atol=1e-15)
+    b = complexity_entropy_bounds(4)
+    assert np.array_equal(ax2.lines[1].get_ydata(), b.max_complexity)  # order read from the rows
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_report_of_time_series_has_the_complexity_entropy_plane(tmp_path):
+    from infomeasure.analysis import analyze_series
+
+    x = np.sin(np.arange(2000) * 0.1) + 0.01 * np.random.default_rng(1).standard_normal(2000)
+    out = report(analyze_series({"sine": x, "noise": np.random.default_rng(2).random(2000)}), tmp_path / "ts.html")
+    html = Path(out).read_text(encoding="utf-8")
+    assert 'id="complexity"' in html and len(_check_self_contained(html)) == 1
+    with pytest.raises(ValueError, match="series must be"):
+        analyze_series(np.zeros((2, 3, 4)))
