@@ -35,6 +35,10 @@ __all__ = [
     "ENTROPY_METHODS",
 ]
 
+#: Method names and aliases of :func:`entropy`
+#: (``ENTROPY_METHODS.names``, ``ENTROPY_METHODS.aliases``).
+#:
+#: :meta hide-value:
 ENTROPY_METHODS = MethodRegistry("entropy")
 
 

@@ -82,9 +82,25 @@ __all__ = [
     "SINFO_METHODS",
 ]
 
+#: Method names and aliases of :func:`o_information`
+#: (``OINFO_METHODS.names``, ``OINFO_METHODS.aliases``).
+#:
+#: :meta hide-value:
 OINFO_METHODS = MethodRegistry("o_information")
+#: Method names and aliases of :func:`total_correlation`
+#: (``TC_METHODS.names``, ``TC_METHODS.aliases``).
+#:
+#: :meta hide-value:
 TC_METHODS = MethodRegistry("total_correlation")
+#: Method names and aliases of :func:`dual_total_correlation`
+#: (``DTC_METHODS.names``, ``DTC_METHODS.aliases``).
+#:
+#: :meta hide-value:
 DTC_METHODS = MethodRegistry("dual_total_correlation")
+#: Method names and aliases of :func:`s_information`
+#: (``SINFO_METHODS.names``, ``SINFO_METHODS.aliases``).
+#:
+#: :meta hide-value:
 SINFO_METHODS = MethodRegistry("s_information")
 
 # Cholesky pivots of a correlation sub-matrix below this are treated as singular: the

@@ -46,7 +46,15 @@ __all__ = [
     "CMI_METHODS",
 ]
 
+#: Method names and aliases of :func:`mutual_information`
+#: (``MI_METHODS.names``, ``MI_METHODS.aliases``).
+#:
+#: :meta hide-value:
 MI_METHODS = MethodRegistry("mutual_information")
+#: Method names and aliases of :func:`conditional_mutual_information`
+#: (``CMI_METHODS.names``, ``CMI_METHODS.aliases``).
+#:
+#: :meta hide-value:
 CMI_METHODS = MethodRegistry("conditional_mutual_information")
 
 

@@ -80,6 +80,10 @@ __all__ = [
     "SurrogateResult",
 ]
 
+#: Method names and aliases of :func:`transfer_entropy`
+#: (``TE_METHODS.names``, ``TE_METHODS.aliases``).
+#:
+#: :meta hide-value:
 TE_METHODS = MethodRegistry("transfer_entropy")
 
 ComplexityEntropy = namedtuple("ComplexityEntropy", ["entropy", "complexity"])

@@ -381,6 +381,10 @@ def _spectral(method, hib):
     return lambda **kw: SpectralMeasure(method, higher_is_better=hib, **kw)
 
 
+#: Measure names (and aliases) accepted by ``Probes(measures=...)`` and :func:`get_measure`,
+#: each mapped to a factory of its :class:`Measure`.
+#:
+#: :meta hide-value:
 MEASURES = {
     "rankme": _spectral("rankme", True),
     "von_neumann_entropy": _spectral("von_neumann_entropy", True),

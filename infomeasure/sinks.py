@@ -23,6 +23,7 @@ import os
 
 __all__ = ["COLUMNS", "CSVSink", "JSONLSink", "TensorBoardSink"]
 
+#: The columns of a result row, in the order the CSV sink writes them.
 COLUMNS = ["step", "layer", "measure", "method", "value", "n_samples", "n_features", "units", "error"]
 
 

@@ -1,0 +1,83 @@
+"""Sphinx configuration for the infomeasure documentation.
+
+Build locally with::
+
+    python -m sphinx -b html docs docs/_build/html
+
+``tests/test_docs.py`` builds the same site with ``-W`` (warnings are errors).
+"""
+
+import importlib.util
+import os
+import sys
+
+# The repository root, so that ``estimators`` and ``infomeasure`` import from this checkout
+# even when the installed copy points elsewhere.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import infomeasure  # noqa: E402
+
+project = "infomeasure"
+author = "infomeasure developers"
+copyright = "infomeasure developers"
+release = infomeasure.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    # Math in docstrings (:math:) is rendered by MathJax, which Sphinx's HTML builder loads
+    # from its CDN when a page is viewed. The Markdown pages write formulas in Unicode.
+    "sphinx.ext.mathjax",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+
+# MyST: anchors for "page.md#section" links, as GitHub renders them.
+myst_heading_anchors = 4
+
+# autodoc / napoleon: the docstrings are numpydoc style.
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+# Parameter types such as "array of shape (n_samples, n_features)" are prose, not object
+# names: render them as text instead of cross-references (``n_samples`` is also an attribute
+# of two result classes, and every such type would be an ambiguous reference).
+napoleon_use_param = False
+autodoc_default_options = {
+    "members": True,
+    "member-order": "bysource",
+}
+# Types are written in the numpydoc sections; annotations stay in the signature.
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+# The framework adapters subclass lightning's and transformers' callbacks. The dev extra
+# installs both, and the real classes give the right signatures. A framework that is not
+# installed is mocked so that the docs still build (its adapter then shows ``*args, **kwargs``).
+autodoc_mock_imports = []
+if importlib.util.find_spec("lightning") is None and importlib.util.find_spec("pytorch_lightning") is None:
+    autodoc_mock_imports.append("lightning")
+if importlib.util.find_spec("transformers") is None:
+    autodoc_mock_imports.append("transformers")
+
+html_theme = "alabaster"
+html_title = f"infomeasure {release}"
+
+
+def _skip_namedtuple_fields(app, what, name, obj, skip, options):
+    """Skip the "Alias for field number N" members of NamedTuple classes.
+
+    The result classes document their fields in an ``Attributes`` section instead, and the
+    constructor signature lists them.
+    """
+    doc = getattr(obj, "__doc__", None) or ""
+    if what == "class" and type(obj).__name__ == "_tuplegetter" and doc.startswith("Alias for field"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_namedtuple_fields)
