@@ -17,7 +17,8 @@ from .measures import __all__ as _measures_all
 from .probes import *  # noqa: F401,F403
 from .probes import __all__ as _probes_all
 from .activations import ActivationFile, list_snapshots, load_activations, load_array
-from .analysis import DEFAULT_MEASURES, analyze, reduce_array
+from .analysis import DEFAULT_MEASURES, analyze, analyze_series, reduce_array
+from .demo import DemoResult, demo
 from .report import find_alerts, report
 from .run_dir import RunDir, read_metrics
 from .sinks import CSVSink, JSONLSink, TensorBoardSink
@@ -37,7 +38,10 @@ __all__ = [
     "list_snapshots",
     "ActivationFile",
     "analyze",
+    "analyze_series",
     "reduce_array",
+    "demo",
+    "DemoResult",
     "DEFAULT_MEASURES",
     "report",
     "find_alerts",

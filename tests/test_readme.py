@@ -21,3 +21,13 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_them():
         if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
     ]
     assert ci == cmds
+
+
+def test_setup_is_the_first_section_and_runs_the_demo():
+    text = (ROOT / "README.md").read_text()
+    first_section = text.split("\n## ", 1)[1].split("\n", 1)[0]
+    assert first_section.startswith("Set-up")
+    install, tests = _setup_block()
+    assert install.startswith("python -m pip install") and install.endswith("&& infomeasure demo")
+    assert tests == "python -m pytest"
+    assert "](docs/demo_report.png)" in text and (ROOT / "docs" / "demo_report.png").exists()

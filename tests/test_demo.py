@@ -1,0 +1,89 @@
+"""The built-in demo: the acceptance numbers of the true- vs shuffled-label contrast, outputs and errors."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+
+from infomeasure.cli import main
+from infomeasure.demo import demo
+from infomeasure.run_dir import read_metrics
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    """The default demo, as the README runs it (3,000 steps per run, seed 0)."""
+    out = tmp_path_factory.mktemp("demo")
+    return demo(out, progress=False, verbose=False)
+
+
+def _series(run_dir, layer, measure):
+    rows = [r for r in read_metrics(run_dir) if r["layer"] == layer and r["measure"] == measure]
+    return [r["value"] for r in sorted(rows, key=lambda r: r["step"])]
+
+
+def test_dsmi_rises_with_true_labels_and_not_with_shuffled_ones(full):
+    true = _series(full.runs["true-labels"], "hidden2", "dsmi")
+    shuffled = _series(full.runs["shuffled-labels"], "hidden2", "dsmi")
+    assert true[0] == pytest.approx(shuffled[0], abs=1e-12)  # same weights and probe set at step 0
+    assert true[-1] - true[0] > 0.2  # rises (0.57 -> 0.93 nats at seed 0)
+    assert shuffled[-1] <= shuffled[0] + 0.05  # flat or falls (0.57 -> 0.48)
+    assert full.ratio("dsmi", "hidden2") >= 1.5
+    final_t, final_s = full.final["true-labels"], full.final["shuffled-labels"]
+    assert final_t[("model", "heldout_accuracy")] > 0.9
+    assert final_s[("model", "train_accuracy")] > 0.95  # memorised its shuffled training labels
+    assert final_s[("model", "heldout_accuracy")] < 0.2  # and learned nothing that generalises
+    # the contrasts the report should show: a compressed representation and more label information
+    assert final_t[("hidden2", "rankme")] < 0.5 * final_s[("hidden2", "rankme")]
+    assert final_t[("hidden2", "mi_labels")] > final_s[("hidden2", "mi_labels")]
+
+
+def test_outputs_run_directories_and_self_contained_report(full):
+    out = Path(full.output)
+    for name in ("true-labels", "shuffled-labels"):
+        assert (out / name / "manifest.json").exists() and (out / name / "metrics.jsonl").exists()
+        rows = read_metrics(out / name)
+        steps = sorted({r["step"] for r in rows})
+        assert steps[0] == 0 and steps[-1] == 3000 and 15 <= len(steps) <= 30  # log-spaced
+        assert not [r for r in rows if r["error"]]
+    html = Path(full.report).read_text(encoding="utf-8")
+    without_data = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+    assert "http" not in without_data and "<script" not in without_data
+    assert html.count("data:image/png;base64,") >= 8
+    assert "<th>runs</th><td>true-labels, shuffled-labels</td>" in html
+    assert len(html.encode()) < 2_000_000
+
+
+def test_cli_quick_run_prints_the_table_and_report_path(tmp_path, capsys):
+    assert main(["demo", "--quick", "-q", "--steps", "40", "-o", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert "dsmi (hidden2)" in out and "held-out accuracy" in out
+    assert out.strip().endswith(f"report: {tmp_path / 'd' / 'report.html'}")
+    # a second run replaces the run directories instead of appending to them
+    assert main(["demo", "-q", "--steps", "40", "-o", str(tmp_path / "d")]) == 0
+    steps = [r["step"] for r in read_metrics(tmp_path / "d" / "true-labels") if r["measure"] == "dsmi" and r["layer"] == "hidden1"]
+    assert steps == sorted(set(steps)) and steps[-1] == 40
+
+
+def test_bad_arguments(tmp_path, capsys):
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        demo(tmp_path, steps=0)
+    (tmp_path / "file").write_text("x")
+    assert main(["demo", "-q", "-o", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == f"infomeasure demo: error: output {str(tmp_path / 'file')!r} is a file; pass a folder\n"
+    (tmp_path / "o" / "true-labels").mkdir(parents=True)
+    with pytest.raises(ValueError, match="exists and is not a run directory"):
+        demo(tmp_path / "o", steps=5)
+
+
+def test_readme_shows_the_demos_real_output(full):
+    from infomeasure.demo import _table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("## What the demo shows", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    assert _table(full.final) in shown
+    assert f"report: infomeasure-demo{__import__('os').sep}report.html" in shown
