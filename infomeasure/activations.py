@@ -203,26 +203,57 @@ def _load_dir(path, step):
         if int(step) not in snaps:
             raise ValueError(f"run directory {path} has no snapshot for step {step}; steps: {sorted(snaps)}")
         return _open_file(snaps[int(step)])
-    # a folder of files: one array per layer, or several batches of the same layers
-    files = sorted(
-        os.path.join(path, n) for n in os.listdir(path) if os.path.splitext(n)[1].lower() in _SUFFIXES
-    )
-    if not files:
-        raise ValueError(f"{path} holds no .safetensors, .npz, .npy or .pt files")
-    parts: dict[str, list] = {}
-    for fp in files:
-        for k, v in _open_file(fp).items():
-            parts.setdefault(k, []).append(v)
+    # a folder of files: one array per layer, or several batches of the same layers; or a folder of
+    # batch folders (batch_0/, batch_1/, ... each holding one file per layer or one file of layers)
+    names = sorted(os.listdir(path), key=_natural_key)
+    files = [os.path.join(path, n) for n in names if os.path.splitext(n)[1].lower() in _SUFFIXES
+             and os.path.isfile(os.path.join(path, n))]
+    batches = []
+    if files:
+        parts: dict[str, list] = {}
+        for fp in files:
+            for k, v in _open_file(fp).items():
+                parts.setdefault(k, []).append(v)
+        batches = [parts]
+    else:
+        subdirs = [os.path.join(path, n) for n in names if os.path.isdir(os.path.join(path, n))]
+        for sd in subdirs:
+            sub = [os.path.join(sd, n) for n in sorted(os.listdir(sd), key=_natural_key)
+                   if os.path.splitext(n)[1].lower() in _SUFFIXES]
+            if not sub:
+                continue
+            layers: dict[str, list] = {}
+            for fp in sub:
+                for k, v in _open_file(fp).items():
+                    layers.setdefault(k, []).append(v)
+            batches.append(layers)
+        if batches:
+            layer_sets = [set(b) for b in batches]
+            if any(s != layer_sets[0] for s in layer_sets):
+                raise ValueError(f"{path}: the batch folders hold different layers "
+                                 f"({sorted(layer_sets[0])} vs {sorted(next(s for s in layer_sets if s != layer_sets[0]))})")
+            merged: dict[str, list] = {}
+            for b in batches:
+                for k, arrs in b.items():
+                    merged.setdefault(k, []).extend(arrs)
+            batches = [merged]
+    if not batches:
+        raise ValueError(f"{path} holds no .safetensors, .npz, .npy or .pt files (nor batch folders of them)")
     out = {}
-    for k, arrs in parts.items():
+    for k, arrs in batches[0].items():
         if len(arrs) == 1:
             out[k] = arrs[0]
             continue
         shapes = {a.shape[1:] for a in arrs}
         if len(shapes) != 1:
             raise ValueError(f"{path}: layer {k!r} has batches of different shapes {sorted(map(tuple, shapes))}")
-        out[k] = np.concatenate([np.asarray(a) for a in arrs], axis=0)  # batch files, in file-name order
+        out[k] = np.concatenate([np.asarray(a) for a in arrs], axis=0)  # batches, in natural name order
     return out
+
+
+def _natural_key(name: str):
+    """Sort key with digit runs compared as numbers: batch_2 before batch_10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name)]
 
 
 def load_activations(path, *, step=None) -> Mapping:
@@ -242,7 +273,10 @@ def load_activations(path, *, step=None) -> Mapping:
           (the last one by default);
         * a folder of such files: layers are collected from every file, and a layer found in several
           files (batches, as written by activation-capture tools) is concatenated along axis 0 in
-          file-name order.
+          natural file-name order (``batch_2`` before ``batch_10``);
+        * a folder of batch folders (``batch_0/``, ``batch_1/``, ..., each with one file per layer
+          or one file of all layers, as per-batch capture tools such as torchlens-based scripts
+          write them): every layer is concatenated over the batch folders in natural order.
     step : int, optional
         The snapshot to read from a run directory.
 

@@ -269,7 +269,10 @@ def demo(output="infomeasure-demo", *, seed=0, quick=False, steps=None, progress
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=2 * steps, desc="training", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)
+        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        # a log file (CI) gets an update every 10 s instead of ten a second
+        bar = tqdm(total=2 * steps, desc="training", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True,
+                   mininterval=0.1 if tty else 10.0)
     finals, notes = {}, []
     threads = torch.get_num_threads()
     try:

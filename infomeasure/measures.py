@@ -38,6 +38,7 @@ __all__ = [
     "AttentionEntropy",
     "Measure",
     "PredictionEntropy",
+    "InputsMI",
     "SampleMeasure",
     "SpectralMeasure",
     "StreamingMeasure",
@@ -70,6 +71,7 @@ class Measure:
     higher_is_better: bool | None = None
     unitless = False
     needs_labels = False
+    needs_inputs = False
     streaming = False
 
     def __init__(self, **params):
@@ -197,6 +199,34 @@ class SampleMeasure(Measure):
                 raise ValueError(f"{self.name} needs labels: pass probe_data=(inputs, labels)")
             return float(self._fn(Z, y, **self.params))
         return float(self._fn(Z, **self.params))
+
+
+class InputsMI(Measure):
+    """I(X; T): KSG mutual information (``estimators.mi_ksg``) between the probe inputs and a layer.
+
+    With ``mi_labels`` it places each layer on the information plane (I(X;T) against I(T;Y)).
+    Probes pass the flattened probe inputs (tensor inputs, probe mode). kNN MI in many
+    dimensions is biased low and saturates; read it as a trend over training, not a level.
+
+    >>> import numpy as np
+    >>> from infomeasure.measures import InputsMI
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((400, 2)); t = x + 0.1 * rng.standard_normal((400, 2))
+    >>> from estimators import mi_ksg
+    >>> InputsMI().compute(t, inputs=x) == mi_ksg(x, t)
+    True
+    """
+
+    name = "mi_inputs"
+    method = "mi_ksg"
+    needs_inputs = True
+
+    def compute(self, Z, y=None, spectrum=None, *, inputs=None) -> float:
+        if inputs is None:
+            raise ValueError("mi_inputs needs the probe inputs: probe mode with tensor probe_data")
+        from estimators import mi_ksg
+
+        return float(mi_ksg(inputs, Z, **self.params))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -397,6 +427,7 @@ MEASURES = {
         "diffusion_spectral_mutual_information", name="dsmi", needs_labels=True, higher_is_better=True, **kw
     ),
     "mi_labels": lambda **kw: SampleMeasure("mi_ross", name="mi_labels", needs_labels=True, higher_is_better=True, **kw),
+    "mi_inputs": lambda **kw: InputsMI(**kw),
     "prediction_entropy": lambda **kw: PredictionEntropy(**kw),
     "attention_entropy": lambda **kw: AttentionEntropy(**kw),
 }

@@ -386,11 +386,22 @@ class Probes:
         self.seed = seed
         self._rank, self._world = _ddp.rank(), _ddp.world_size()
         batches, labels = _batches_of(probe_data, batch_size) if probe_data is not None else ([], None)
+        full_batches = batches  # the whole probe set, in order (what rank 0 measures after gathering)
         if self._world > 1 and shard_probe_data:
             batches, _ = _shard_batches(batches, labels, self._rank, self._world)
         elif self._world > 1 and labels is not None:
             # each rank's own labels, concatenated in rank order as the activations will be
             labels = _ddp.gather_rows(labels.reshape(-1, 1).to(_label_dtype(labels))).reshape(-1)
+        self._inputs = None
+        if any(getattr(m, "needs_inputs", False) for m in self.measures):
+            if mode != "probe":
+                raise ValueError("mi_inputs needs the fixed probe inputs: use mode='probe'")
+            if self._world > 1 and not shard_probe_data:
+                raise ValueError("mi_inputs needs one probe set shared by all ranks: use shard_probe_data=True")
+            if not batches or not all(isinstance(b, torch.Tensor) for b in full_batches):
+                raise ValueError("mi_inputs needs tensor probe inputs (not a dict of tensors)")
+            x = torch.cat([b.detach().reshape(b.shape[0], -1).cpu() for b in full_batches]).to(torch.float64)
+            self._inputs = x.numpy()
         self._batches, self._labels = batches, labels
         if labels is None and mode == "probe" and any(m.needs_labels for m in self.measures):
             bad = [m.name for m in self.measures if m.needs_labels]
@@ -721,7 +732,9 @@ class Probes:
                     y = None
                     if m.needs_labels:
                         y = labels[:n].cpu().numpy()
-                    if isinstance(m, SpectralMeasure):
+                    if getattr(m, "needs_inputs", False):
+                        v = m.compute(z, inputs=self._inputs[:n])
+                    elif isinstance(m, SpectralMeasure):
                         if m.prep not in spectra:
                             spectra[m.prep] = m.spectrum(z)
                         v = m.compute(z, spectrum=spectra[m.prep])

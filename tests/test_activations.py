@@ -123,6 +123,28 @@ def test_batch_folder_concatenates_in_file_order(tmp_path):
         load_activations(empty)
 
 
+def test_batch_folders_of_per_layer_files_in_natural_order(tmp_path):
+    torch = pytest.importorskip("torch")
+    d = tmp_path / "capture"
+    for b in (0, 2, 10):  # batch_10 comes after batch_2, not before it
+        sub = d / f"batch_{b}"
+        sub.mkdir(parents=True)
+        np.save(sub / "fc1.npy", np.full((2, 3), float(b)))
+        torch.save(torch.full((2, 4), float(b)), sub / "fc2.pt")
+    acts = load_activations(d)
+    assert sorted(acts) == ["fc1", "fc2"]
+    assert acts["fc1"][:, 0].tolist() == [0, 0, 2, 2, 10, 10]
+    assert np.asarray(acts["fc2"])[:, 0].tolist() == [0, 0, 2, 2, 10, 10]
+    np.save(d / "batch_10" / "extra.npy", np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="the batch folders hold different layers"):
+        load_activations(d)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for b in (1, 2, 10):
+        np.savez(flat / f"part{b}.npz", z=np.full((1, 2), float(b)))
+    assert load_activations(flat)["z"][:, 0].tolist() == [1, 2, 10]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "match"),
     [

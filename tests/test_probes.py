@@ -608,3 +608,26 @@ def test_log_records_model_level_scalars(tmp_path):
         probes.log(3, accuracy="high")
     with pytest.raises(ValueError, match="at least one value"):
         probes.log(3)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # 96 samples in 42 dimensions: biased, and said so
+def test_mi_inputs_puts_probe_runs_on_the_information_plane(tmp_path):
+    from estimators import mi_ksg
+    from infomeasure.report import report
+
+    model = mlp()
+    x, y = data()
+    probes = Probes(model, ["1", "4"], measures=["mi_inputs", "mi_labels"], every=1, probe_data=(x, y),
+                    run_dir=tmp_path / "run", batch_size=40, strict=True)
+    with probes:
+        probes.step(0)
+        with torch.no_grad():
+            h1 = model[1](model[0](x)).numpy()
+    got = {r["layer"]: r["value"] for r in probes.results if r["measure"] == "mi_inputs"}
+    assert got["1"] == mi_ksg(x.numpy().astype(np.float64), h1.astype(np.float32).astype(np.float64))
+    html = open(report(tmp_path / "run", tmp_path / "r.html"), encoding="utf-8").read()
+    assert 'id="plane"' in html
+    with pytest.raises(ValueError, match="mi_inputs needs tensor probe inputs"):
+        Probes(model, ["1"], measures=["mi_inputs"], probe_data={"input": x})
+    with pytest.raises(ValueError, match="use mode='probe'"):
+        Probes(model, ["1"], measures=["mi_inputs"], mode="tap")
