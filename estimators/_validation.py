@@ -153,6 +153,15 @@ def as_labels(x, name: str = "x") -> np.ndarray:
     codes = np.unique(arr[:, 0], return_inverse=True)[1].reshape(-1).astype(np.int64)
     for j in range(1, arr.shape[1]):
         codes = pair_codes(codes, np.unique(arr[:, j], return_inverse=True)[1].reshape(-1))
+    n = codes.size
+    if arr.dtype.kind == "f" and n >= 20:
+        m = int(codes.max()) + 1
+        if m > n // 2:
+            warn(
+                f"{name} looks continuous: its {n} float samples form {m} distinct symbols, so plug-in "
+                f"(discrete) estimates approach log({n}) whatever the data. For continuous data use a "
+                "continuous method (e.g. 'kl', 'ksg', 'ross') or bin it first (method='binned')"
+            )
     return np.ascontiguousarray(codes)
 
 

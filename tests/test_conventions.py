@@ -134,3 +134,19 @@ def test_warnings_point_at_the_callers_line():
     with pytest.warns(UserWarning) as rec:
         im.mi_ksg(x, x[:, ::-1] + 1.0)
     assert all(w.filename == __file__ for w in rec)
+
+
+def test_continuous_floats_given_to_discrete_estimators_warn():
+    rng = np.random.default_rng(0)
+    x = rng.random(200)
+    with pytest.warns(UserWarning, match=r"x looks continuous: its 200 float samples form 200 distinct symbols"):
+        h = im.entropy(x, method="discrete")
+    assert h == pytest.approx(math.log(200), abs=1e-12)
+    with pytest.warns(UserWarning, match="y looks continuous"):
+        im.mutual_information(rng.integers(0, 3, 200), x, method="discrete")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        im.entropy(rng.integers(0, 5, 200).astype(float), method="discrete")  # few float symbols: fine
+        im.entropy(x[:19], method="discrete")  # too short to tell
