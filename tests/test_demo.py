@@ -87,3 +87,20 @@ def test_readme_shows_the_demos_real_output(full):
     shown = readme.split("## What the demo shows", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     assert _table(full.final) in shown
     assert f"report: infomeasure-demo{__import__('os').sep}report.html" in shown
+
+
+def test_missing_demo_dependencies_are_named(monkeypatch, tmp_path, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sklearn(name, *args, **kwargs):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ImportError("No module named 'sklearn'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    assert main(["demo", "-q", "-o", str(tmp_path / "d")]) == 2
+    assert capsys.readouterr().err == ("infomeasure demo: error: the demo needs sklearn: pip install 'infomeasure[demo]' "
+                                       "(torch, scikit-learn and matplotlib)\n")
+    assert not (tmp_path / "d").exists()
