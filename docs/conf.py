@@ -47,6 +47,9 @@ napoleon_use_rtype = False
 # names: render them as text instead of cross-references (``n_samples`` is also an attribute
 # of two result classes, and every such type would be an ambiguous reference).
 napoleon_use_param = False
+# Our docstrings add two sections of their own; without this they would be read as part of the
+# section before them (e.g. "Choosing a method" inside "Returns").
+napoleon_custom_sections = ["Choosing a method", "Conventions specific to this module"]
 autodoc_default_options = {
     "members": True,
     "member-order": "bysource",

@@ -92,6 +92,8 @@ def test_api_page_renders_the_docstrings(site):
     # the :math: and .. math:: of the KSG docstring reach MathJax
     assert r"\psi(k) + \psi(N)" in text
     assert "Kraskov" in text
+    # our own "Choosing a method" section is a section of its own, not swallowed by "Returns"
+    assert 'rubric">Choosing a method</p>' in raw
 
 
 def test_every_public_name_is_documented(site):
