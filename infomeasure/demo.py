@@ -175,10 +175,15 @@ def _train_run(name, labels, data, out_dir, *, steps, seed, batch_size, lr, per_
     return rows, final
 
 
+def _table_rows(layer="hidden2"):
+    """``(layer, measure, label)`` of each row of the printed summary."""
+    names = [("model", "train_accuracy", "train accuracy"), ("model", "heldout_accuracy", "held-out accuracy")]
+    return names + [(layer, m, f"{m} ({layer})") for m, _ in DEMO_MEASURES]
+
+
 def _table(final, layer="hidden2"):
     """The printed summary: final values per run, with the ratio of the two runs."""
-    names = [("model", "train_accuracy", "train accuracy"), ("model", "heldout_accuracy", "held-out accuracy")]
-    names += [(layer, m, f"{m} ({layer})") for m, _ in DEMO_MEASURES]
+    names = _table_rows(layer)
     t, s = final["true-labels"], final["shuffled-labels"]
     w = max(len(lbl) for *_, lbl in names)
     lines = [f"{'':{w}}  {'true-labels':>12}  {'shuffled-labels':>15}  {'ratio':>6}"]
