@@ -38,6 +38,7 @@ __all__ = [
     "check_same_n",
     "check_k",
     "check_positive_int",
+    "check_flag",
     "check_alpha",
     "log_base",
     "to_base",
@@ -67,6 +68,8 @@ def _to_numpy(x, name: str):
         if t.is_floating_point() and t.element_size() < 4:  # float16 / bfloat16
             t = t.float()
         return t.cpu().numpy()  # one device-to-host copy at most
+    if isinstance(x, np.ma.MaskedArray):
+        return _unmasked(x, name)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(
             f"{name} must be array-like (a list, NumPy array or torch tensor) of shape "
@@ -79,6 +82,24 @@ def _to_numpy(x, name: str):
             f"{name} could not be converted to a rectangular array ({exc}); pass a list of "
             "equal-length rows, a NumPy array or a torch tensor"
         ) from None
+
+
+def _unmasked(x: np.ma.MaskedArray, name: str) -> np.ndarray:
+    """The data of a masked array without masked entries; masked entries are refused.
+
+    Estimators need complete samples, and ``np.asarray`` would silently return the values under
+    the mask. An array whose mask is all False is accepted as plain data.
+    """
+    mask = np.ma.getmaskarray(x)
+    n_masked = int(mask.sum())
+    if n_masked:
+        rows = int(mask.reshape(mask.shape[0], -1).any(axis=1).sum()) if mask.ndim else 1
+        raise ValueError(
+            f"{name} is a masked array with {n_masked} masked value(s) in {rows} sample(s); estimators "
+            f"do not read masks. Drop those samples first, e.g. {name}[~np.ma.getmaskarray({name})"
+            f"{'.any(axis=1)' if mask.ndim > 1 else ''}], or fill them ({name}.filled(value))"
+        )
+    return np.asarray(x.data)
 
 
 def _check_shape(arr: np.ndarray, name: str) -> np.ndarray:
@@ -205,6 +226,13 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
     return value
+
+
+def check_flag(value, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (NumPy booleans included); a ``TypeError`` otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def check_k(k, n: int, name: str = "k") -> int:

@@ -152,6 +152,8 @@ _OPENERS = {".safetensors": _open_safetensors, ".npz": _open_npz, ".npy": _open_
 
 
 def _open_file(path) -> ActivationFile:
+    if not os.path.isfile(path):  # a FIFO, socket or device would block or stream forever
+        raise ValueError(f"{path} is not a regular file; pass a saved .safetensors, .npz, .npy or .pt file")
     suffix = os.path.splitext(path)[1].lower()
     opener = _OPENERS.get(suffix)
     if opener is None:
@@ -219,7 +221,7 @@ def _load_dir(path, step):
         subdirs = [os.path.join(path, n) for n in names if os.path.isdir(os.path.join(path, n))]
         for sd in subdirs:
             sub = [os.path.join(sd, n) for n in sorted(os.listdir(sd), key=_natural_key)
-                   if os.path.splitext(n)[1].lower() in _SUFFIXES]
+                   if os.path.splitext(n)[1].lower() in _SUFFIXES and os.path.isfile(os.path.join(sd, n))]
             if not sub:
                 continue
             layers: dict[str, list] = {}
@@ -247,8 +249,22 @@ def _load_dir(path, step):
         shapes = {a.shape[1:] for a in arrs}
         if len(shapes) != 1:
             raise ValueError(f"{path}: layer {k!r} has batches of different shapes {sorted(map(tuple, shapes))}")
-        out[k] = np.concatenate([np.asarray(a) for a in arrs], axis=0)  # batches, in natural name order
+        out[k] = _concatenate(path, k, arrs)  # batches, in natural name order
     return out
+
+
+def _concatenate(path, layer, arrs) -> np.ndarray:
+    """The batches of one layer as one array; a named error when they do not fit in memory."""
+    rows = sum(int(a.shape[0]) for a in arrs)
+    nbytes = sum(int(np.prod(a.shape, dtype=np.int64)) * a.dtype.itemsize for a in arrs)
+    try:
+        return np.concatenate([np.asarray(a) for a in arrs], axis=0)
+    except MemoryError:
+        raise ValueError(
+            f"{path}: layer {layer!r} has {len(arrs)} batches, {rows} rows in all ({nbytes / 2**30:.1f} GiB), too large "
+            "to hold in memory; analyse fewer batch files at a time (a folder holding a subset of them) or save "
+            "reduced activations (e.g. mean over tokens) instead"
+        ) from None
 
 
 def _natural_key(name: str):
@@ -314,6 +330,8 @@ def load_array(path, name="labels") -> np.ndarray:
         raise ValueError(f"{path}: no such file ({name})")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".txt", ".csv", ".tsv"):
+        if not os.path.isfile(path):
+            raise ValueError(f"{path} is not a regular file ({name}); pass a saved file")
         try:
             return np.loadtxt(path, delimiter="," if suffix == ".csv" else None)
         except Exception as e:  # noqa: BLE001

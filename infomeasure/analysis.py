@@ -25,6 +25,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from estimators._validation import _unmasked
+
 from .measures import Measure, SpectralMeasure, get_measure
 from .sinks import COLUMNS
 
@@ -46,9 +48,16 @@ def reduce_array(a, reduce="mean") -> np.ndarray:
     >>> reduce_array(np.ones((2, 3, 4, 5))).shape, reduce_array(np.ones((2, 7, 5)), "last").shape
     ((2, 3), (2, 5))
     """
+    if isinstance(a, np.ma.MaskedArray):
+        a = _unmasked(a, "activations")
     a = np.asarray(a)
     if a.ndim == 0:
         raise ValueError("activations must have a samples axis; got a scalar")
+    if a.dtype.kind == "c":
+        raise TypeError("activations are complex; measures need real values: pass np.abs(a), a.real, or "
+                        "np.concatenate([a.real, a.imag], axis=-1) to keep both parts")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"activations must hold real numbers; got dtype {a.dtype}")
     if callable(reduce):
         a = np.asarray(reduce(a))
     elif a.ndim == 1:

@@ -52,7 +52,13 @@ def _cmd_analyze(args) -> int:
         from .activations import load_activations, load_array
         from .analysis import analyze
         from .report import report
-        from .sinks import CSVSink
+        from .report import check_output_path
+        from .sinks import write_csv
+
+        if os.path.exists(args.output) and not os.path.isdir(args.output):
+            raise ValueError(f"output {args.output!r} is a file; -o takes a folder (table.csv and report.html go there)")
+        for name in ("table.csv", "report.html"):
+            check_output_path(os.path.join(args.output, name), args.path, args.labels, args.inputs)
 
         acts = load_activations(args.path, step=args.step)
         labels = load_array(args.labels, "labels") if args.labels else None
@@ -69,11 +75,7 @@ def _cmd_analyze(args) -> int:
         notes = list(dict.fromkeys(str(w.message) for w in caught))
         os.makedirs(args.output, exist_ok=True)
         table = os.path.join(args.output, "table.csv")
-        if os.path.exists(table):
-            os.remove(table)  # CSVSink appends
-        sink = CSVSink(table)
-        sink.write(rows)
-        sink.close()
+        write_csv(table, rows)
         from .measures import get_measure
 
         desc = f"activations {args.path}" + (f", labels {args.labels}" if args.labels else "") + (

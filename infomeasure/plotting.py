@@ -42,6 +42,21 @@ def _pyplot():
     return plt
 
 
+def _literal_text(func):
+    """Draw the figure with ``text.parse_math`` off: layer and measure names are user text, and a
+    ``$`` in them must show as ``$``, not start mathtext (``$x^{$`` would abort the drawing)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _interactive() -> bool:
     import sys
     return "ipykernel" in sys.modules or hasattr(sys, "ps1")
@@ -99,6 +114,7 @@ def _steps(vals):
     return sorted({s for s, _ in vals}, key=lambda s: (s is None, s if s is not None else 0))
 
 
+@_literal_text
 def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
     """One measure against the training step, one line per layer.
 
@@ -135,6 +151,7 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
     return fig, ax
 
 
+@_literal_text
 def plot_depth_profile(rows, measure, ax=None, *, steps=None):
     """One measure against layer depth (layers in table order), one line per step.
 
@@ -203,6 +220,7 @@ def _eigenvalues(x) -> np.ndarray:
     return gram_spectrum(reduce_array(a), center=True).eigenvalues
 
 
+@_literal_text
 def plot_eigenspectrum(data, ax=None):
     """Normalised eigenvalues (share of variance, λ_i / Σλ) against rank, log-log.
 
@@ -235,6 +253,7 @@ def plot_eigenspectrum(data, ax=None):
     return fig, ax
 
 
+@_literal_text
 def plot_information_plane(rows, ax=None, *, x="mi_inputs", y="mi_labels"):
     """The information plane: I(X;T) (``x`` measure) against I(T;Y) (``y`` measure), coloured by step.
 
@@ -283,6 +302,7 @@ def _run_values(rows, measure, layer):
     return {run: (sorted(d), [d[s] for s in sorted(d)]) for run, d in out.items()}
 
 
+@_literal_text
 def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colors=None):
     """Several runs on the same axes: measures against the training step on one layer.
 
@@ -341,6 +361,7 @@ def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colo
     return fig, ax
 
 
+@_literal_text
 def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
     """The complexity--entropy plane: statistical complexity C against normalised entropy H.
 

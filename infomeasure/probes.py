@@ -28,6 +28,9 @@ import warnings
 
 import numpy as np
 
+from estimators._validation import check_flag as _flag
+from estimators._validation import check_positive_int as _positive_int
+
 from . import _ddp
 from .measures import Measure, SpectralMeasure, get_measure
 from .sinks import COLUMNS
@@ -208,9 +211,100 @@ def reduce_output(t, reduce="mean"):
     raise ValueError(f"reduce must be 'mean', 'last', 'flatten' or a callable; got {reduce!r}")
 
 
+def _check_reduce(reduce):
+    if callable(reduce) or reduce in ("mean", "last", "flatten"):
+        return reduce
+    raise ValueError(f"reduce must be 'mean', 'last', 'flatten' or a callable; got {reduce!r}")
+
+
+def _declared_batch_first(module):
+    """``batch_first`` as the module declares it (RNNs, attention, transformer layers), else None."""
+    for m in (module, getattr(module, "self_attn", None)):
+        flag = getattr(m, "batch_first", None)
+        if isinstance(flag, bool):
+            return flag
+    layers = getattr(module, "layers", None)  # nn.TransformerEncoder / Decoder
+    if layers is not None and len(layers) and not isinstance(layers, type):
+        try:
+            return _declared_batch_first(layers[0])
+        except TypeError:
+            return None
+    return None
+
+
+def batch_axis(shape, batch_size, declared=None, name="layer"):
+    """The axis of a layer output that holds the probe batch.
+
+    Axis 0 when its length is the batch size (unless the module declares ``batch_first=False``
+    and axis 1 matches too); axis 1 for a declared sequence-first module; otherwise the only axis
+    of that length. No such axis, or several of them none of which is axis 0, raise ``ValueError``.
+
+    >>> from infomeasure.probes import batch_axis
+    >>> batch_axis((7, 32, 16), 32), batch_axis((32, 7, 16), 32), batch_axis((32, 32, 16), 32, declared=False)
+    (1, 0, 1)
+    """
+    shape = tuple(int(s) for s in shape)
+    if batch_size is None or not shape:
+        return 0
+    hits = [ax for ax, size in enumerate(shape) if size == batch_size]
+    if declared is False and len(shape) > 1 and 1 in hits:
+        return 1
+    if 0 in hits:
+        return 0
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise ValueError(
+            f"the output of {name} has shape {shape}, with no axis of the probe batch size {batch_size}, so it "
+            "is not one row per sample; pass output= a function that returns a (batch, ...) tensor"
+        )
+    raise ValueError(
+        f"the output of {name} has shape {shape}: axes {hits} all have the probe batch size {batch_size} and "
+        "axis 0 does not, so the batch axis is ambiguous; pass output= a function that returns a (batch, ...) "
+        "tensor, e.g. output=lambda out: out[0].transpose(0, 1)"
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # probe data
 # ------------------------------------------------------------------------------------------------
+def _tensors_of(probe_data, model):
+    """Probe data with NumPy arrays turned into tensors (float arrays in the model's float dtype).
+
+    A NumPy array is iterable, and would otherwise be read row by row as if it were a DataLoader.
+    Labels must be numbers: strings are refused with the fix.
+    """
+    import torch
+
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+    def conv(x, what):
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind in "OUS":
+                raise TypeError(f"probe {what} must be numbers; got an array of dtype {x.dtype}. Encode categories as "
+                                f"integers, e.g. np.unique({what}, return_inverse=True)[1]")
+            t = torch.from_numpy(np.ascontiguousarray(x))
+            return t.to(dtype) if t.is_floating_point() and what == "inputs" else t
+        if isinstance(x, dict):
+            return {k: conv(v, what) for k, v in x.items()}
+        return x
+
+    def labels_of(y):
+        if y is None or isinstance(y, torch.Tensor):
+            return y
+        arr = np.asarray(y)
+        if arr.dtype.kind in "OUS":
+            raise TypeError(f"probe labels must be numbers (class ids); got {arr.dtype} values such as {arr.flat[0]!r}. "
+                            "Encode them, e.g. labels = np.unique(labels, return_inverse=True)[1]")
+        return torch.as_tensor(arr)
+
+    if isinstance(probe_data, tuple) and len(probe_data) == 2 and not isinstance(probe_data[0], (tuple, list)):
+        return conv(probe_data[0], "inputs"), labels_of(probe_data[1])
+    if isinstance(probe_data, list) and len(probe_data) == 2 and isinstance(probe_data[0], (np.ndarray, torch.Tensor, dict)):
+        return conv(probe_data[0], "inputs"), labels_of(probe_data[1])
+    return conv(probe_data, "inputs")
+
+
 def _batches_of(probe_data, batch_size):
     """(list of input batches, labels tensor or None) from a tensor, an (inputs, labels) pair or an iterable."""
     import torch
@@ -245,7 +339,13 @@ def _batches_of(probe_data, batch_size):
         return xs, labels
     else:
         raise TypeError("probe_data must be a tensor, a dict of tensors, an (inputs, labels) pair or a DataLoader")
+    if isinstance(inputs, dict) and not inputs:
+        raise ValueError("probe_data is an empty dict; pass the model's keyword inputs, e.g. {'input_ids': ...}")
+    if isinstance(inputs, torch.Tensor) and inputs.ndim == 0:
+        raise ValueError("probe inputs are a scalar tensor; pass a (samples, ...) tensor")
     n = length(inputs)
+    if n == 0:
+        raise ValueError("probe_data holds 0 samples; pass a non-empty probe set (a few hundred samples is typical)")
     if labels is not None and labels.shape[0] != n:
         raise ValueError(f"probe labels have {labels.shape[0]} rows but the inputs have {n}")
     bs = n if batch_size is None else int(batch_size)
@@ -330,6 +430,24 @@ class Probes:
         Under torch.distributed, each rank probes its contiguous share of ``probe_data`` and rank 0
         measures the gathered whole: the same numbers as one process. ``False``: each rank's
         ``probe_data`` is its own and all are concatenated in rank order.
+    resume : bool, default False
+        ``run_dir`` may already hold a run only with ``resume=True`` (a restarted job): rows are then
+        appended after the existing ones and the earlier manifest is kept (see
+        :class:`infomeasure.run_dir.RunDir`). Without it an existing run is refused, never replaced.
+
+    Notes
+    -----
+    **The batch axis.** Probe inputs have samples along axis 0. A layer whose output puts the batch
+    elsewhere (``nn.LSTM``, ``nn.TransformerEncoderLayer`` or ``nn.MultiheadAttention`` with
+    PyTorch's default ``batch_first=False`` give ``(sequence, batch, features)``) is measured along
+    its batch axis: the axis the module declares (``batch_first``), else the only axis whose length
+    is the probe batch size. An output with no such axis, or with several and none of them axis 0,
+    gives an error row that says to pass ``output=`` (a function returning a batch-first tensor).
+
+    **One run, one object.** A closed ``Probes`` (its ``with`` block ended, or :meth:`close` was
+    called) refuses further :meth:`step` and :meth:`log` calls with a ``RuntimeError`` instead of
+    dropping rows: put the ``with`` block around the whole training loop, or continue the run
+    directory with a new ``Probes(..., resume=True)``.
     """
 
     def __init__(
@@ -352,6 +470,7 @@ class Probes:
         shard_probe_data=True,
         mode="probe",
         tap_samples=256,
+        resume=False,
     ):
         import torch
 
@@ -360,9 +479,7 @@ class Probes:
         if mode not in ("probe", "tap"):
             raise ValueError(f"mode must be 'probe' or 'tap'; got {mode!r}")
         self.mode = mode
-        if isinstance(tap_samples, bool) or not isinstance(tap_samples, (int, np.integer)) or tap_samples < 1:
-            raise ValueError(f"tap_samples must be a positive integer; got {tap_samples!r}")
-        self.tap_samples = int(tap_samples)
+        self.tap_samples = _positive_int(tap_samples, "tap_samples")
         self._tapped = None
         if probe_data is None and mode == "probe":
             raise ValueError("probe_data is required: a fixed probe set makes estimates comparable over steps")
@@ -375,16 +492,32 @@ class Probes:
         if len(set(names)) != len(names):
             raise ValueError(f"measure names must be unique (give measure objects name=...); got {names}")
         self.schedule = _schedule(every)
+        if isinstance(output, dict):
+            unknown = sorted(set(output) - set(self.layers))
+            if unknown:
+                raise ValueError(f"output= names layers that are not probed: {unknown}; probed layers: {list(self.layers)}")
         self.output = output
-        self.reduce = reduce
-        if not (memory_budget_mb > 0):
-            raise ValueError(f"memory_budget_mb must be > 0; got {memory_budget_mb!r}")
+        self.reduce = _check_reduce(reduce)
+        if isinstance(memory_budget_mb, bool) or not isinstance(memory_budget_mb, (int, float, np.integer, np.floating)):
+            raise TypeError(f"memory_budget_mb must be a number of megabytes; got {memory_budget_mb!r}")
+        if not (0 < memory_budget_mb < math.inf):
+            raise ValueError(f"memory_budget_mb must be a finite number > 0 (megabytes per layer); got {memory_budget_mb!r}")
         self.memory_budget = float(memory_budget_mb) * 2**20
-        self.strict = bool(strict)
+        self.strict = _flag(strict, "strict")
+        shard_probe_data = _flag(shard_probe_data, "shard_probe_data")
+        if not isinstance(sinks, (list, tuple)):
+            raise TypeError(f"sinks must be a list of sink objects; got {type(sinks).__name__}")
+        for sink in sinks:
+            if not (callable(getattr(sink, "write", None)) and callable(getattr(sink, "close", None))):
+                raise TypeError(f"a sink needs write(rows) and close() methods; got {type(sink).__name__}")
         self.sinks = list(sinks)
-        self.snapshot_every = snapshot_every
+        self.snapshot_every = None if snapshot_every is None else _positive_int(snapshot_every, "snapshot_every")
+        if batch_size is not None:
+            batch_size = _positive_int(batch_size, "batch_size")
         self.seed = seed
         self._rank, self._world = _ddp.rank(), _ddp.world_size()
+        if probe_data is not None:
+            probe_data = _tensors_of(probe_data, model)
         batches, labels = _batches_of(probe_data, batch_size) if probe_data is not None else ([], None)
         full_batches = batches  # the whole probe set, in order (what rank 0 measures after gathering)
         if self._world > 1 and shard_probe_data:
@@ -410,14 +543,17 @@ class Probes:
         self._handles: list = []
         self._n_probe_steps = 0
         self._run = None
+        self._closed = False
+        self._axis_notes: set = set()
         if run_dir is not None and self._rank == 0:
             from .run_dir import RunDir
 
-            self._run = RunDir(run_dir, self._manifest())
+            self._run = RunDir(run_dir, self._manifest(), resume=_flag(resume, "resume"))
         self.probe_seconds = 0.0
 
     # -- context manager ---------------------------------------------------------------------
     def __enter__(self):
+        self._check_open("enter its with block again")
         return self
 
     def __exit__(self, *exc):
@@ -425,7 +561,12 @@ class Probes:
         return False
 
     def close(self):
-        """Remove any hooks and close the run directory and sinks (idempotent)."""
+        """Remove any hooks and close the run directory and sinks (idempotent).
+
+        A closed ``Probes`` refuses :meth:`step` and :meth:`log` (``RuntimeError``); its
+        :attr:`results` stay readable.
+        """
+        self._closed = True
         self._remove_hooks()
         if self._run is not None:
             self._run.close(probe_steps=self._n_probe_steps)
@@ -433,6 +574,14 @@ class Probes:
         for s in self.sinks:
             s.close()
         self.sinks = []
+
+    def _check_open(self, what):
+        if self._closed:
+            raise RuntimeError(
+                f"this Probes is closed (its with block ended or close() was called), so it cannot {what}: "
+                "rows would no longer reach run_dir and the sinks. Keep one with block around the whole "
+                "training loop, or continue the run with a new Probes(..., run_dir=..., resume=True)"
+            )
 
     def _remove_hooks(self):
         while self._handles:
@@ -503,6 +652,7 @@ class Probes:
 
         The rows go to :attr:`results`, the run directory and the sinks (on rank 0).
         """
+        self._check_open(f"probe step {step}")
         step = int(step)
         if not self.schedule(step):
             return False
@@ -552,6 +702,7 @@ class Probes:
             row = {c: None for c in COLUMNS}
             row.update(step=step, layer=str(layer), measure=name, method="logged", value=float(v), units=units)
             rows.append(row)
+        self._check_open(f"log step {step}")
         if self._rank == 0:
             self._rows.extend(rows)
             if self._run is not None:
@@ -598,6 +749,7 @@ class Probes:
 
         def make_hook(name):
             sel = self.output.get(name) if isinstance(self.output, dict) else self.output
+            declared = _declared_batch_first(self.layers[name])
             states, errors, parts, used, truncated = (
                 cap["states"], cap["errors"], cap["parts"], cap["used"], cap["truncated"]
             )
@@ -605,6 +757,17 @@ class Probes:
             def hook(mod, inp, out):
                 try:
                     t = select_output(out, sel).detach()
+                    if t.is_complex():
+                        raise TypeError(f"layer {name!r} gives a complex output; pass output= a function "
+                                        "that returns real values, e.g. output=lambda o: o.abs()")
+                    # the batch on axis 0 (sequence-first layers put it on axis 1)
+                    ax = batch_axis(t.shape, cap.get("batch"), declared, f"layer {name!r}") if t.ndim else 0
+                    if ax:
+                        t = t.movedim(ax, 0)
+                        if name not in self._axis_notes:
+                            self._axis_notes.add(name)
+                            warnings.warn(f"layer {name!r}: the batch is on axis {ax} of its output (a sequence-first "
+                                          "layer); it is measured along that axis", UserWarning, stacklevel=2)
                     if tap_samples is not None:
                         out_rows = t.shape[0]
                         idx = _spread(out_rows, tap_samples)
@@ -634,7 +797,14 @@ class Probes:
 
             return hook
 
+        def batch_hook(mod, args, kwargs):
+            # tap mode: the batch size of the training forward (first tensor argument)
+            first_t = next((a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor) and a.ndim), None)
+            cap["batch"] = None if first_t is None else int(first_t.shape[0])
+
         try:
+            if tap_samples is not None:
+                self._handles.append(unwrap(self.model).register_forward_pre_hook(batch_hook, with_kwargs=True))
             for name, mod in self.layers.items():
                 self._handles.append(mod.register_forward_hook(make_hook(name)))
         except BaseException:
@@ -649,6 +819,7 @@ class Probes:
         try:
             with self._frozen_state(module):
                 for batch in self._batches:
+                    cap["batch"] = _len(batch)
                     if isinstance(batch, dict):
                         module(**batch)
                     else:
@@ -695,6 +866,7 @@ class Probes:
         """
         if self.mode != "tap":
             raise ValueError("probes.tap(step) needs Probes(..., mode='tap')")
+        self._check_open(f"tap step {step}")
         step = int(step)
         if not self.schedule(step):
             yield

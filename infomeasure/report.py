@@ -32,7 +32,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["find_alerts", "report"]
+from .plotting import _literal_text
+from .run_dir import _atomic_write_text
+
+__all__ = ["check_output_path", "find_alerts", "report"]
 
 #: Measures whose value is an effective number of dimensions.
 _RANK_MEASURES = {"rankme", "effective_rank"}
@@ -205,6 +208,56 @@ def find_alerts(rows, activations=None) -> list[dict]:
 # ------------------------------------------------------------------------------------------------
 # gathering the data
 # ------------------------------------------------------------------------------------------------
+def _input_files(source) -> list[str]:
+    """The files a report or analysis reads from ``source`` (run directories: their own files only)."""
+    from .activations import _SUFFIXES
+
+    if isinstance(source, (list, tuple)):
+        return [f for s in source if isinstance(s, (str, os.PathLike)) for f in _input_files(s)]
+    if not isinstance(source, (str, os.PathLike)):
+        return []
+    path = os.fspath(source)
+    if not os.path.isdir(path):
+        return [path]
+    if _is_run_dir(path) or os.path.exists(os.path.join(path, "manifest.json")):
+        files = [os.path.join(path, "metrics.jsonl"), os.path.join(path, "manifest.json")]
+        snaps = os.path.join(path, "activations")
+        if os.path.isdir(snaps):
+            files += [os.path.join(snaps, n) for n in os.listdir(snaps)]
+        return files
+    files = []
+    for root, _dirs, names in os.walk(path):
+        if root.count(os.sep) - path.count(os.sep) > 1:  # the folder and its batch folders
+            continue
+        files += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in _SUFFIXES]
+    return files
+
+
+def check_output_path(output, *sources) -> None:
+    """Refuse an output path that is a folder or one of the inputs (which it would overwrite).
+
+    >>> import os, tempfile
+    >>> from infomeasure.report import check_output_path
+    >>> d = tempfile.mkdtemp(); open(os.path.join(d, "metrics.jsonl"), "w").close()
+    >>> check_output_path(os.path.join(d, "report.html"), d)   # fine
+    >>> try:
+    ...     check_output_path(os.path.join(d, "metrics.jsonl"), d)
+    ... except ValueError as e:
+    ...     print(str(e).split(";")[0].replace(d, "RUN"))
+    output 'RUN/metrics.jsonl' is an input (RUN/metrics.jsonl)
+    """
+    output = os.fspath(output)
+    if os.path.isdir(output):
+        raise ValueError(f"output {output!r} is a folder; pass a file path, e.g. {os.path.join(output, 'report.html')}")
+    real = os.path.realpath(output)
+    for source in sources:
+        for f in _input_files(source):
+            if os.path.exists(f) and os.path.realpath(f) == real:
+                folder = os.path.dirname(output) or "."
+                raise ValueError(f"output {output!r} is an input ({f}); writing there would destroy it. "
+                                 f"Choose another file name, e.g. {os.path.join(folder, 'report.html')}")
+
+
 def _is_run_dir(path) -> bool:
     return os.path.isdir(path) and os.path.exists(os.path.join(path, "metrics.jsonl"))
 
@@ -255,16 +308,13 @@ def _gather(source, *, labels, inputs, measures, step, executor, progress, notes
             raise ValueError(f"{path}: no such file or directory")
         if _is_run_dir(path):
             from .activations import list_snapshots
-            from .run_dir import read_metrics
+            from .run_dir import read_manifest, read_metrics
 
-            rows = read_metrics(path)
-            mpath = os.path.join(path, "manifest.json")
-            if os.path.exists(mpath):
-                try:
-                    with open(mpath, encoding="utf-8") as f:
-                        manifest = json.load(f)
-                except (OSError, ValueError) as e:
-                    raise ValueError(f"cannot read {mpath}: {e}") from None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = read_metrics(path)
+            notes.extend(str(w.message) for w in caught)
+            manifest = read_manifest(path)
             if list_snapshots(path):
                 acts = load_activations(path, step=step)
             if not rows:
@@ -395,6 +445,7 @@ def _layers_of(rows, measure):
     return [la for la in layer_order(rows) if any(r.get("layer") == la and r.get("measure") == measure for r in rows)]
 
 
+@_literal_text
 def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
     from . import __version__
     from .plotting import (
@@ -648,7 +699,9 @@ def report(
         One line for a missing, corrupt or mismatched input file.
     """
     notes = list(notes or [])
+    output = os.fspath(output)
     runs = _as_runs(source)
+    check_output_path(output, [p for _, p in runs] if runs is not None else source, labels, inputs)
     if runs is not None:
         rows, manifest, acts, desc = _gather_runs(runs, step=step, notes=notes)
     else:
@@ -679,10 +732,8 @@ def report(
             warnings.warn(
                 f"the report is {len(text.encode('utf-8')) / 1e6:.1f} MB, over max_bytes={max_bytes}; "
                 "lower max_figures or dpi", UserWarning, stacklevel=2)
-    output = os.fspath(output)
     folder = os.path.dirname(output)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    with open(output, "w", encoding="utf-8") as f:
-        f.write(text)
+    _atomic_write_text(output, text)
     return output

@@ -21,14 +21,56 @@ import json
 import math
 import os
 
-__all__ = ["COLUMNS", "CSVSink", "JSONLSink", "TensorBoardSink"]
+__all__ = ["COLUMNS", "CSVSink", "JSONLSink", "TensorBoardSink", "csv_cell", "write_csv"]
 
 #: The columns of a result row, in the order the CSV sink writes them.
 COLUMNS = ["step", "layer", "measure", "method", "value", "n_samples", "n_features", "units", "error"]
 
 
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v):
+    """A CSV cell for a row value: None is empty; text that a spreadsheet would run as a formula
+    (``=HYPERLINK(...)``, ``+``, ``-``, ``@``) gets a leading ``'`` so it is shown as text.
+
+    Numbers are written as they are (negative values stay numbers).
+
+    >>> from infomeasure.sinks import csv_cell
+    >>> csv_cell("=1+2"), csv_cell("-1"), csv_cell(-1.5), csv_cell(None), csv_cell("fc1")
+    ("'=1+2", "'-1", -1.5, '', 'fc1')
+    """
+    if v is None:
+        return ""
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def write_csv(path, rows) -> str:
+    """Write ``rows`` (with the :data:`COLUMNS` keys) to a new CSV file at ``path``, atomically.
+
+    The file is written to a temporary name and renamed, so a reader never sees a partial table.
+    """
+    import io
+
+    from .run_dir import _atomic_write_text
+
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: csv_cell(r.get(c)) for c in COLUMNS})
+    _atomic_write_text(path, buf.getvalue())
+    return os.fspath(path)
+
+
 class CSVSink:
-    """Rows appended to a CSV file with the columns of :data:`COLUMNS`, flushed per step."""
+    """Rows appended to a CSV file with the columns of :data:`COLUMNS`, flushed per step.
+
+    Text cells that a spreadsheet would evaluate as formulas are prefixed with ``'`` (see :func:`csv_cell`).
+    """
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -40,7 +82,7 @@ class CSVSink:
 
     def write(self, rows) -> None:
         for r in rows:
-            self._w.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in COLUMNS})
+            self._w.writerow({c: csv_cell(r.get(c)) for c in COLUMNS})
         self._f.flush()
 
     def close(self) -> None:

@@ -52,6 +52,8 @@ class ProbeCallback(_TrainerCallback):
         kw = dict(self.probe_kwargs)
         device = next(model.parameters()).device
         kw["probe_data"] = _to_device(kw.get("probe_data"), device)
+        if self.probes is not None:  # a second fit/train with this callback continues its own run directory
+            kw.setdefault("resume", True)
         self.probes = Probes(model, **kw)
 
     def on_step_end(self, args, state, control, **kwargs):

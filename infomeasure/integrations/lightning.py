@@ -50,6 +50,8 @@ class ProbeCallback(_Callback):
     def on_fit_start(self, trainer, pl_module):
         kw = dict(self.probe_kwargs)
         kw["probe_data"] = _to_device(kw.get("probe_data"), pl_module.device)
+        if self.probes is not None:  # a second fit/train with this callback continues its own run directory
+            kw.setdefault("resume", True)
         self.probes = Probes(pl_module, **kw)
         self._last_step = None
 
