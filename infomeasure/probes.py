@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import math
+import numbers
 import time
 import warnings
 
@@ -653,7 +654,7 @@ class Probes:
         The rows go to :attr:`results`, the run directory and the sinks (on rank 0).
         """
         self._check_open(f"probe step {step}")
-        step = int(step)
+        step = _step_of(step)
         if not self.schedule(step):
             return False
         t0 = time.perf_counter()
@@ -690,7 +691,7 @@ class Probes:
         """
         if not values:
             raise ValueError("log needs at least one value, e.g. probes.log(step, accuracy=0.93)")
-        step = int(step)
+        step = _step_of(step)
         rows = []
         for name, v in values.items():
             if hasattr(v, "item"):
@@ -867,7 +868,7 @@ class Probes:
         if self.mode != "tap":
             raise ValueError("probes.tap(step) needs Probes(..., mode='tap')")
         self._check_open(f"tap step {step}")
-        step = int(step)
+        step = _step_of(step)
         if not self.schedule(step):
             yield
             return
@@ -920,6 +921,15 @@ class Probes:
                     row["value"] = None
                 rows.append(row)
         return rows
+
+
+def _step_of(step) -> int:
+    """A training step as an int: integers (NumPy, torch scalars) and integral floats; else TypeError."""
+    if hasattr(step, "item") and getattr(step, "ndim", 0) == 0:
+        step = step.item()
+    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not float(step).is_integer():
+        raise TypeError(f"step must be an integer training step (e.g. the global step); got {step!r}")
+    return int(step)
 
 
 def _finite(v, name):

@@ -93,6 +93,8 @@ def read_manifest(path) -> dict | None:
     mpath = os.path.join(os.fspath(path), "manifest.json")
     if not os.path.exists(mpath):
         return None
+    if not os.path.isfile(mpath):
+        raise ValueError(f"{mpath} is not a regular file")
     try:
         with open(mpath, encoding="utf-8") as f:
             manifest = json.load(f)
@@ -151,6 +153,9 @@ class RunDir:
             raise ValueError(f"run_dir {self.path!r} is a file; pass a folder")
         os.makedirs(self.path, exist_ok=True)
         metrics = os.path.join(self.path, "metrics.jsonl")
+        for f in (metrics, os.path.join(self.path, "manifest.json")):
+            if os.path.exists(f) and not os.path.isfile(f):
+                raise ValueError(f"run_dir holds {f}, which is not a regular file; choose another run_dir")
         previous = read_manifest(self.path) if resume else None
         has_run = os.path.exists(os.path.join(self.path, "manifest.json")) or (
             os.path.exists(metrics) and os.path.getsize(metrics) > 0)
@@ -241,6 +246,8 @@ def read_metrics(path) -> list[dict]:
     probe step): the later row of the same step, layer, measure and method wins.
     """
     file = os.path.join(os.fspath(path), "metrics.jsonl")
+    if os.path.exists(file) and not os.path.isfile(file):  # a FIFO or a folder would block or fail oddly
+        raise ValueError(f"{file} is not a regular file")
     rows: dict = {}
     bad, first_bad = 0, None
     with open(file, "rb") as f:

@@ -418,3 +418,27 @@ def test_csv_output_is_safe_from_formula_injection(tmp_path, capsys):
     with open(tmp_path / "s.csv", newline="") as f:
         row = next(csv.DictReader(f))
     assert (row["layer"], row["measure"], row["value"], row["error"]) == ("'@SUM(A1)", "'-x", "-1.5", "'=1+1")
+
+
+def test_step_must_be_an_integer():
+    x, y = _probe_set()
+    with Probes(_mlp(), ["0"], measures=["rankme"], every=2, probe_data=(x, y)) as p:
+        for bad in (1.5, float("nan"), "3", True, None):
+            with pytest.raises(TypeError, match="step must be an integer training step"):
+                p.step(bad)
+        assert p.step(np.int64(2)) and p.step(torch.tensor(4)) and p.step(6.0) and not p.step(7)
+        with pytest.raises(TypeError, match="step must be an integer"):
+            p.log(0.5, loss=1.0)
+    assert [r["step"] for r in p.results] == [2, 4, 6]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("name", ["metrics.jsonl", "manifest.json"])
+def test_run_directory_files_that_are_fifos_are_refused(tmp_path, capsys, name):
+    run = _run(tmp_path)
+    os.remove(run / name)
+    os.mkfifo(run / name)
+    assert main(["report", str(run), "-o", str(tmp_path / "r.html")]) == 2
+    assert f"{name} is not a regular file" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not a regular file"):
+        RunDir(run, {}, resume=True)
