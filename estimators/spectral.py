@@ -13,7 +13,7 @@ What separates the measures is how ``Z`` is prepared before the spectrum is
 taken (centred or not, rows normalised or not) and how the spectrum is
 normalised. Each docstring states its choice; in short:
 
-* :func:`rankme`: raw ``Z``; singular values σ; exp(−Σ p log p), p = σ/Σσ + 1e-7.
+* :func:`rankme`: raw ``Z``; singular values σ; exp(−Σ p log p), p = σ/Σσ + 1e-7 (0 log 0 = 0).
 * :func:`von_neumann_entropy`: rows L2-normalised; eigenvalues of ZᵀZ/N (trace 1);
   −Σ λ log λ.
 * :func:`effective_rank` (Diff-eRank's eRank): centred, then rows L2-normalised;
@@ -28,6 +28,18 @@ normalised. Each docstring states its choice; in short:
 Torch tensors are processed on their own device (GPU included) with
 ``torch.linalg`` in float64; only the small spectrum is copied to the host.
 Everything else uses NumPy/SciPy. Results are Python floats.
+
+*Extreme scales.* Before anything is squared, ``Z`` (and again after centring)
+is multiplied by the power of two that brings its largest entry into
+[0.5, 1): exact, and it keeps ZᵀZ and squared distances from overflowing
+(entries beyond ~1e154) or underflowing (below ~1e-154). Scale-invariant
+measures therefore give the same value for ``Z`` and ``1e-300 * Z`` or
+``1e300 * Z``; the coding rate, whose ε fixes a scale, is computed in the log
+domain where ``d/(nε²) ZᵀZ`` leaves the float64 range.
+
+*Round-off.* Eigenvalues below ``max(min(n, d), 16) * eps * largest`` (the
+backward error of the eigenproblem) are set to exactly zero; larger ones,
+however small, are kept.
 """
 
 from __future__ import annotations
@@ -113,10 +125,64 @@ def _row_norms(X):
     return np.sqrt(np.einsum("ij,ij->i", X, X))
 
 
+def _max_abs(X) -> float:
+    """Largest absolute entry as a Python float (0.0 for an all-zero matrix)."""
+    if _is_t(X):
+        return float(X.abs().max()) if X.numel() else 0.0
+    return float(np.abs(X).max()) if X.size else 0.0
+
+
+def _times_pow2(X, e):
+    """``X * 2**e`` exactly (NumPy or torch); ``e`` an int or an integer array of per-row exponents.
+
+    A product by a power of two is exact unless it overflows or leaves the normal range, so
+    results computed from the rescaled matrix are those of the original, without the overflow
+    (entries beyond ~1e154 overflow when squared) or underflow (below ~1e-154) of squaring.
+    """
+    if _is_t(X):
+        import torch
+
+        if isinstance(e, int):
+            if e == 0:
+                return X
+            h = e // 2  # two factors, each a normal float64 even for |e| up to 2098
+            return X * (2.0**h) * (2.0 ** (e - h))
+        e = e.to(torch.float64)
+        h = torch.floor(e / 2)
+        return X * torch.exp2(h)[:, None] * torch.exp2(e - h)[:, None]
+    if isinstance(e, int):
+        return X if e == 0 else np.ldexp(X, e)
+    return np.ldexp(X, np.asarray(e)[:, None])
+
+
+def _pow2_normalized(X):
+    """``(X * 2**-k, k)`` with the largest |entry| of the result in [0.5, 1) (``k = 0`` for zeros).
+
+    Every scale-invariant measure is computed from the rescaled matrix, so its value does not
+    depend on whether ``Z`` is given in units that make ``Z**2`` overflow or underflow.
+    """
+    m = _max_abs(X)
+    if m == 0.0:
+        return X, 0
+    k = math.frexp(m)[1]
+    return _times_pow2(X, -k), k
+
+
 def _normalize_rows(X, name: str):
-    """Divide each row by its L2 norm; all-zero rows are dropped with a warning."""
-    norms = _row_norms(X)
-    zero = norms == 0
+    """Divide each row by its L2 norm; all-zero rows are dropped with a warning.
+
+    Each row is first brought to a largest |entry| in [0.5, 1) by an exact power of two, so
+    the norm neither overflows (entries ~1e154 and up) nor underflows (~1e-154 and below).
+    """
+    if _is_t(X):
+        import torch
+
+        rmax = X.abs().amax(dim=1)
+        e = torch.frexp(rmax).exponent
+    else:
+        rmax = np.abs(X).max(axis=1)
+        e = np.frexp(rmax)[1]
+    zero = rmax == 0
     n_zero = int(zero.sum())
     if n_zero:
         if n_zero == X.shape[0]:
@@ -128,17 +194,33 @@ def _normalize_rows(X, name: str):
             f"{n_zero} row(s) of {name} are all zero and cannot be L2-normalised; they were "
             "dropped (N counts the remaining rows)")
         keep = ~zero
-        X, norms = X[keep], norms[keep]
-    return X / norms[:, None]
+        X, e = X[keep], e[keep]
+    X = _times_pow2(X, -e)
+    return X / _row_norms(X)[:, None]
 
 
-def _eigvalsh(M) -> np.ndarray:
-    """Eigenvalues of a symmetric matrix (NumPy or torch), ascending, as a float64 NumPy array."""
-    if _is_t(M):
-        import torch
+def _eigvalsh(M, what: str = "the matrix", uplo: str = "L") -> np.ndarray:
+    """Eigenvalues of a symmetric matrix (NumPy or torch), ascending, as a float64 NumPy array.
 
-        return torch.linalg.eigvalsh(M).cpu().numpy()  # the one device-to-host copy
-    return np.linalg.eigvalsh(M)
+    A solver that does not converge (``LinAlgError``) is reported as a ``ValueError`` naming
+    ``what``; with the power-of-two rescaling upstream this should not happen for finite input.
+    """
+    try:
+        if _is_t(M):
+            import torch
+
+            try:
+                return torch.linalg.eigvalsh(M).cpu().numpy()  # the one device-to-host copy
+            except torch.linalg.LinAlgError as exc:
+                raise np.linalg.LinAlgError(str(exc)) from None
+        return np.linalg.eigvalsh(M, UPLO=uplo)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(
+            f"{what}: the symmetric eigenvalue solver did not converge ({exc}). The input is "
+            "finite, so its entries are probably extreme (near the float64 limits) or "
+            "ill-scaled across columns; rescale or standardise the data (e.g. Z / Z.std()) "
+            "and retry"
+        ) from None
 
 
 def _gram(X):
@@ -150,28 +232,41 @@ def _gram(X):
     return dsyrk(1.0, np.ascontiguousarray(X).T, trans=0 if d <= n else 1)
 
 
-def _gram_eigvalsh(X) -> np.ndarray:
+def _gram_eigvalsh(X, what: str = "Z") -> np.ndarray:
     """Eigenvalues of the smaller Gram matrix of X, descending, round-off set to zero."""
-    n, d = X.shape
-    G = _gram(X)
-    lam = _eigvalsh(G) if _is_t(G) else np.linalg.eigvalsh(G, UPLO="U")
-    return _clip_spectrum(lam, n, d)
+    return _clip_spectrum(_eigvalsh(_gram(X), what, uplo="U"), *X.shape)  # syrk fills the upper triangle
+
+
+#: Smallest multiple of machine epsilon (times the largest eigenvalue) treated as round-off,
+#: whatever the size of the eigenproblem. Measured: round-off eigenvalues of rank-deficient
+#: Gram matrices (n up to 1e5, m up to 300, with and without an offset) stay below 2 eps * max.
+_CLIP_FLOOR = 16
 
 
 def _clip_spectrum(lam: np.ndarray, n: int, d: int) -> np.ndarray:
-    """Descending copy with round-off below ``max(n, d) * eps * max`` set to exactly zero."""
+    """Descending copy with round-off set to exactly zero.
+
+    The threshold is ``max(min(n, d), 16) * eps * max``: ``min(n, d)`` is the size of the
+    eigenproblem, whose backward error bounds the absolute error of every computed
+    eigenvalue (the Gram product itself adds ~eps * max in practice, not ``max(n, d)`` times
+    that). Negative values are round-off of a PSD matrix; smaller positive ones cannot be told
+    from round-off. Larger eigenvalues are kept untouched, however small.
+    """
     lam = np.ascontiguousarray(lam[::-1], dtype=np.float64)
     top = lam[0] if lam.size else 0.0
-    if top <= 0:
+    if not top > 0:
         return np.zeros_like(lam)
-    lam[lam < max(n, d) * _EPS * top] = 0.0
+    lam[lam < max(min(n, d), _CLIP_FLOOR) * _EPS * top] = 0.0
     return lam
 
 
-def _sq_distances(X):
-    """Squared Euclidean distances ``(n, n)`` (NumPy or torch): >= 0, exact zeros on the diagonal."""
-    Xc = _center(X)  # translation does not change distances; centring limits cancellation
-    if _is_t(X):
+def _sq_distances(Xc):
+    """Squared Euclidean distances ``(n, n)`` of centred rows (NumPy or torch): >= 0, zero diagonal.
+
+    The caller centres (translation does not change distances; centring limits cancellation)
+    and rescales so that the squares cannot overflow or underflow (:func:`_gaussian_gram`).
+    """
+    if _is_t(Xc):
         sq = (Xc * Xc).sum(dim=1)
         D2 = sq[:, None] + sq[None, :] - 2.0 * (Xc @ Xc.T)
         D2.clamp_(min=0.0)
@@ -185,6 +280,20 @@ def _sq_distances(X):
     np.maximum(D2, 0.0, out=D2)
     np.fill_diagonal(D2, 0.0)
     return D2
+
+
+def _median(vals) -> float:
+    """Median of a 1-D NumPy array or torch tensor (mean of the two middle values for even size)."""
+    m = vals.shape[0]
+    ks = [m // 2 - 1, m // 2] if m % 2 == 0 else [m // 2]
+    if _is_t(vals):
+        import torch
+
+        picked = [float(torch.kthvalue(vals, k + 1).values) for k in ks]
+    else:
+        part = np.partition(vals, ks)
+        picked = [float(part[k]) for k in ks]
+    return float(np.mean(picked))
 
 
 def _median_distance(D2) -> float:
@@ -207,12 +316,12 @@ def _median_distance(D2) -> float:
     return float(np.mean(np.sqrt(picked)))
 
 
-def _rms_distance(X) -> float:
+def _rms_distance(X, centered: bool = False) -> float:
     """Root-mean-square Euclidean distance over distinct pairs: sqrt(2 * trace of the covariance)."""
     n = X.shape[0]
     if n < 2:
         return 0.0
-    Xc = _center(X)
+    Xc = X if centered else _center(X)
     return math.sqrt(2.0 * float((Xc * Xc).sum()) / (n - 1))
 
 
@@ -232,42 +341,126 @@ def _check_sigma(sigma, name: str = "sigma"):
     return sigma
 
 
-def _resolve_sigma(rule_or_value, X, D2, what: str) -> float:
-    """Bandwidth from a rule ("median" or "rms") or a number; 1.0 when all samples coincide."""
-    if not isinstance(rule_or_value, str):
-        return float(rule_or_value)
-    if X.shape[0] < 2:  # one sample: the kernel is [[1]] whatever the bandwidth
-        return 1.0
-    if rule_or_value == "rms":
-        sigma = _rms_distance(X)
-    else:
-        sigma = _median_distance(D2)
-        if sigma == 0.0 and _rms_distance(X) > 0.0:  # more than half of the pairs coincide
-            if _is_t(D2):
-                sigma = float(D2[D2 > 0].sqrt().median())
-            else:
-                sigma = float(np.median(np.sqrt(D2[D2 > 0])))
-            warn(
-                f"{what}: more than half of the pairwise distances are zero (repeated samples); "
-                f"the bandwidth is the median of the non-zero distances ({sigma:.4g})")
-    if sigma == 0.0:
+def _resolve_rule(rule: str, Xc, D2, k: int, what: str) -> float:
+    """Bandwidth of a rule ("median" or "rms") for centred rows ``Xc`` = data * 2**-k, in those units.
+
+    Returns 0.0 when all samples coincide (or there is one sample): the kernel is then all
+    ones whatever the bandwidth.
+    """
+    if Xc.shape[0] < 2:
+        return 0.0
+    if rule == "rms":
+        return _rms_distance(Xc, centered=True)
+    sigma = _median_distance(D2)
+    if sigma == 0.0 and _rms_distance(Xc, centered=True) > 0.0:  # more than half of the pairs coincide
+        vals = D2[D2 > 0]
+        sigma = _median(vals.sqrt() if _is_t(vals) else np.sqrt(vals))
         warn(
-            f"{what}: all samples are identical, so every bandwidth gives the same kernel "
-            "(all ones); sigma is set to 1.0")
-        sigma = 1.0
+            f"{what}: more than half of the pairwise distances are zero (repeated samples); "
+            f"the bandwidth is the median of the non-zero distances ({_ldexp(sigma, k):.4g})")
     return sigma
 
 
-def _gaussian_gram(X, sigma, what: str):
-    """Gaussian kernel matrix exp(-d^2 / (2 sigma^2)) (NumPy or torch) and the bandwidth used."""
-    D2 = _sq_distances(X)
-    s = _resolve_sigma(sigma, X, D2, what)
-    D2 *= -1.0 / (2.0 * s * s)
-    if _is_t(D2):
-        D2.exp_()
+def _ldexp(x: float, k: int) -> float:
+    """``x * 2**k`` as a Python float, ``inf`` (not OverflowError) beyond the float64 range."""
+    try:
+        return math.ldexp(x, k)
+    except OverflowError:
+        return math.inf
+
+
+def _exp_neg(E):
+    """exp(-E) in place (NumPy or torch)."""
+    if _is_t(E):
+        E.neg_().exp_()
     else:
-        np.exp(D2, out=D2)
-    return D2, s
+        np.negative(E, out=E)
+        np.exp(E, out=E)
+    return E
+
+
+def _gaussian_gram(X, sigma, what: str, degenerate: str = "warn"):
+    """Gaussian kernel matrix exp(-d^2 / (2 sigma^2)) (NumPy or torch) and the bandwidth used.
+
+    The rows are centred and rescaled by exact powers of two before the squared distances
+    are formed, so the kernel is the same for data at any scale that float64 can hold
+    (e.g. 1e-200 or 1e200): the scale-free rules ("median", "rms") give identical values,
+    and a fixed bandwidth is applied in the rescaled units. ``degenerate`` says what to do
+    when a fixed bandwidth makes every off-diagonal affinity underflow to 0 (the kernel is
+    the identity) or round to 1 (all ones), so that the result no longer depends on the
+    data: ``"warn"`` or ``"raise"`` (a ``ValueError``).
+    """
+    Xs, k = _pow2_normalized(X)
+    Xs, k2 = _pow2_normalized(_center(Xs))  # centred, then largest |entry| in [0.5, 1) again
+    k += k2
+    D2 = _sq_distances(Xs)
+    n = Xs.shape[0]
+    if isinstance(sigma, str):
+        s = _resolve_rule(sigma, Xs, D2, k, what)
+        if s == 0.0:
+            if n >= 2:
+                warn(
+                    f"{what}: all samples are identical, so every bandwidth gives the same kernel "
+                    "(all ones); sigma is set to 1.0")
+            s_user, s = 1.0, 1.0
+        else:
+            s_user = _ldexp(s, k)
+        D2 *= 1.0 / (2.0 * s * s)
+        return _exp_neg(D2), s_user
+    sigma = float(sigma)
+    s = _ldexp(sigma, -k)  # the bandwidth in the rescaled units (may underflow to 0 or overflow)
+    ss = s * s
+    if ss >= 2.2250738585072014e-308 and math.isfinite(2.0 * ss):  # the bandwidth in rescaled units is normal
+        D2 *= 1.0 / (2.0 * ss)
+    else:  # scale in the log domain: D2 / (2 s^2) overflows or underflows, as it should
+        log_f = -math.log(2.0) - 2.0 * (math.log(sigma) - k * math.log(2.0))
+        if _is_t(D2):
+            D2.log_().add_(log_f).exp_()
+        else:
+            with np.errstate(divide="ignore", over="ignore", under="ignore"):
+                np.log(D2, out=D2)
+                D2 += log_f
+                np.exp(D2, out=D2)
+    K = _exp_neg(D2)
+    if n >= 2:
+        _check_degenerate_kernel(K, Xs, k, sigma, what, degenerate)
+    return K, sigma
+
+
+def _check_degenerate_kernel(K, Xs, k: int, sigma: float, what: str, degenerate: str) -> None:
+    """Warn or raise when a fixed bandwidth makes the kernel the identity or all ones."""
+    n = K.shape[0]
+    if _is_t(K):
+        nnz, ones = int((K != 0).sum()), int((K == 1.0).sum())
+    else:
+        nnz, ones = int(np.count_nonzero(K)), int(np.count_nonzero(K == 1.0))
+    if nnz == n:  # only the diagonal: no two samples are within reach of the kernel
+        D2 = _sq_distances(Xs)
+        dmin = _ldexp(math.sqrt(float(D2[D2 > 0].min())), k)
+        msg = (
+            f"{what}: sigma={sigma:.6g} is so small that every off-diagonal affinity "
+            f"exp(-d^2 / (2 sigma^2)) underflows to 0 (the closest two samples are {dmin:.6g} "
+            "apart), so the kernel is the identity matrix and the result is log(n) whatever the "
+            f"data. Use the default bandwidth (sigma=None, a data-derived scale: here the RMS "
+            f"distance is {_ldexp(_rms_distance(Xs, centered=True), k):.6g}) or a sigma "
+            "comparable to the distances between samples"
+        )
+    elif ones == n * n and float(Xs.abs().max() if _is_t(Xs) else np.abs(Xs).max()) > 0:
+        D2 = _sq_distances(Xs)
+        dmax = _ldexp(math.sqrt(float(D2.max())), k)
+        msg = (
+            f"{what}: sigma={sigma:.6g} is so large that every affinity "
+            f"exp(-d^2 / (2 sigma^2)) rounds to 1 in float64 (the farthest two samples are "
+            f"{dmax:.6g} apart), so the kernel is all ones and the result is 0 whatever the data. "
+            "Use the default bandwidth (sigma=None, a data-derived scale: here the RMS distance is "
+            f"{_ldexp(_rms_distance(Xs, centered=True), k):.6g}) or a sigma comparable to the "
+            "distances between samples"
+        )
+    else:
+        return
+    if degenerate == "raise":
+        raise ValueError(msg)
+    warn(msg)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -279,8 +472,10 @@ class GramSpectrum(NamedTuple):
     Attributes
     ----------
     eigenvalues : numpy.ndarray of shape (min(n_samples, n_features),)
-        Eigenvalues of :math:`Z^\\top Z` (not divided by N), descending, float64.
-        Round-off below ``max(n, d) * machine eps * largest`` is set to 0.
+        Eigenvalues of :math:`Z^\\top Z` (not divided by N), descending, float64,
+        times ``2**-log2_scale`` (``log2_scale`` is 0 unless they overflow or
+        underflow float64). Round-off below
+        ``max(min(n, d), 16) * machine eps * largest`` is set to 0.
     n_samples : int
         Rows of the prepared matrix (all-zero rows dropped by ``normalize_rows``).
     n_features : int
@@ -289,6 +484,12 @@ class GramSpectrum(NamedTuple):
         Whether the column means were subtracted first.
     normalized_rows : bool
         Whether each row was divided by its L2 norm (after centring).
+    log2_scale : int, default 0
+        The eigenvalues of :math:`Z^\\top Z` are ``eigenvalues * 2.0**log2_scale``.
+        Non-zero only when those are beyond the float64 range (entries of ``Z``
+        above about 1e150 or below about 1e-150): the spectrum is then kept in
+        units where its largest value is representable. Every measure except
+        :func:`coding_rate` is scale-invariant and ignores it.
     """
 
     eigenvalues: np.ndarray
@@ -296,6 +497,12 @@ class GramSpectrum(NamedTuple):
     n_features: int
     centered: bool
     normalized_rows: bool
+    log2_scale: int = 0
+
+
+#: The spectrum is reported in the caller's units when its largest value lies in
+#: [2**-900, 2**1000]: there, everything down to the round-off threshold is a normal float64.
+_SPECTRUM_RANGE = (-900, 1000)
 
 
 def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
@@ -333,10 +540,17 @@ def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
     -----
     Singular values are the square roots of these eigenvalues. Forming the Gram
     matrix squares the condition number: singular values below about
-    :math:`\sqrt{\max(n,d)\,\epsilon}\,\sigma_{\max}` (3e-7 of the largest
-    for d = 200) are not resolved and are reported as exact zeros, which is what
-    a rank-deficient matrix should give. Use :func:`singular_value_summary`
-    (a direct SVD) where tiny singular values matter.
+    :math:`\sqrt{\max(\min(n,d),16)\,\epsilon}\,\sigma_{\max}` (2e-7 of the
+    largest for d = 200) are not resolved and are reported as exact zeros,
+    which is what a rank-deficient matrix should give. Larger ones are kept as
+    computed, however small. Use :func:`singular_value_summary` (a direct SVD)
+    where tiny singular values matter.
+
+    ``Z`` is first multiplied by a power of two (exact) that brings its largest
+    entry into [0.5, 1), so squaring neither overflows nor underflows: data at
+    1e-200 or 1e200 give the spectrum of the same data at 1, scaled. When the
+    scaled-back eigenvalues would leave the float64 range they stay in the
+    rescaled units and ``log2_scale`` records the factor.
 
     Examples
     --------
@@ -345,18 +559,31 @@ def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
     >>> s = gram_spectrum(np.diag([3.0, 1.0]))
     >>> s.eigenvalues.tolist(), s.n_samples, s.n_features
     ([9.0, 1.0], 2, 2)
+    >>> big = gram_spectrum(np.diag([3.0, 1.0]) * 2.0**600)   # eigenvalues 9 * 2**1200: beyond float64
+    >>> big.log2_scale, (big.eigenvalues * 2.0 ** (big.log2_scale - 1200)).tolist()
+    (1204, [9.0, 1.0])
     """
     for flag, fname in ((center, "center"), (normalize_rows, "normalize_rows")):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{fname} must be True or False; got {flag!r}")
-    X = _as_matrix(Z, "Z")
+    X, k = _as_matrix(Z, "Z"), 0
+    if center or not normalize_rows:  # row normalisation rescales each row on its own
+        X, k = _pow2_normalized(X)  # Z = X * 2**k exactly
     if center:
-        X = _center(X)
+        X, k2 = _pow2_normalized(_center(X))
+        k += k2
     if normalize_rows:
-        X = _normalize_rows(X, "Z")
+        X, k = _normalize_rows(X, "Z"), 0
     n, d = X.shape
     lam = _gram_eigvalsh(X)
-    return GramSpectrum(lam, int(n), int(d), bool(center), bool(normalize_rows))
+    log2_scale = 2 * k
+    if log2_scale and lam[0] > 0:
+        top = math.frexp(float(lam[0]))[1] + log2_scale
+        if _SPECTRUM_RANGE[0] <= top <= _SPECTRUM_RANGE[1]:  # representable: back to the caller's units
+            lam, log2_scale = np.ldexp(lam, log2_scale), 0
+    else:
+        log2_scale = 0
+    return GramSpectrum(lam, int(n), int(d), bool(center), bool(normalize_rows), int(log2_scale))
 
 
 def _spectrum(Z, *, center: bool, normalize_rows: bool, what: str, strict: bool = True) -> GramSpectrum:
@@ -420,7 +647,8 @@ def rankme(Z, eps=1e-7) -> float:
         Embeddings (samples along axis 0), or ``gram_spectrum(Z)``.
     eps : float, default 1e-7
         The constant added to every :math:`p_k`. ``eps=0`` gives the effective
-        rank of Roy and Vetterli (2007).
+        rank of Roy and Vetterli (2007), with :math:`0 \log 0 = 0` (zero
+        singular values contribute nothing: ``diag(1, 1, 0)`` has rank 2).
 
     Returns
     -------
@@ -430,7 +658,8 @@ def rankme(Z, eps=1e-7) -> float:
     Notes
     -----
     The singular values come from the eigenvalues of the smaller Gram matrix
-    (:func:`gram_spectrum`). RankMe is not invariant to a shift of the data:
+    (:func:`gram_spectrum`), so RankMe is exactly invariant to rescaling ``Z``
+    (any scale float64 can hold). RankMe is not invariant to a shift of the data:
     a large common offset adds one dominant direction; use
     ``gram_spectrum(Z, center=True)`` and a centred definition if that is not
     wanted (some packages centre silently; this function follows the paper).
@@ -454,12 +683,12 @@ def rankme(Z, eps=1e-7) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (eps >= 0 and math.isfinite(eps)):
         raise ValueError(f"eps must be a finite number >= 0 (1e-7 in the paper); got {eps!r}")
     spec = _spectrum(Z, center=False, normalize_rows=False, what="RankMe")
-    sigma = np.sqrt(spec.eigenvalues)
+    sigma = np.sqrt(spec.eigenvalues)  # scale-free: spec.log2_scale does not matter
     total = float(sigma.sum())
     if total == 0.0:
         raise ValueError("RankMe: Z is all zeros; its singular values are all 0 and p = sigma / sum is undefined")
     p = sigma / total + float(eps)
-    return float(math.exp(-(p * np.log(p)).sum()))
+    return float(math.exp(_shannon(p)))  # 0 log 0 = 0: zero singular values count for nothing at eps=0
 
 
 def von_neumann_entropy(Z, *, base=None) -> float:
@@ -609,8 +838,9 @@ def _check_kernel(kernel):
 
 
 def _normalized_gram(X, kernel: str, sigma, what: str):
-    """K / tr K (n x n, NumPy or torch)."""
+    """K / tr K (n x n, NumPy or torch); scale-free, so computed from Z rescaled by a power of two."""
     if kernel == "linear":
+        X, _ = _pow2_normalized(X)
         K = X @ X.T
     else:
         K, _ = _gaussian_gram(X, sigma, what)
@@ -664,7 +894,16 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
     -----
     With the Gaussian kernel the value depends strongly on the bandwidth: a
     small ``sigma`` pushes it to ``log n``, a large one to 0. Compare values
-    computed with the same rule. With the linear kernel and L2-normalised rows,
+    computed with the same rule. A fixed ``sigma`` so small that every
+    off-diagonal affinity underflows to 0 (the kernel is the identity) or so
+    large that every affinity rounds to 1 gives exactly those limits and a
+    ``UserWarning``. Both the median/RMS rules and the linear kernel are
+    invariant to rescaling ``Z``, at any scale float64 can hold.
+
+    Eigenvalues are clipped to zero only below the round-off of the
+    eigenproblem (``max(min(n, d), 16) * eps * largest``), so small genuine
+    eigenvalues, which weigh heavily for ``alpha < 1`` (:math:`\lambda^{1/2}`
+    of 1e-12 is 1e-6), are kept. With the linear kernel and L2-normalised rows,
     ``alpha=1`` equals :func:`von_neumann_entropy`.
 
     References
@@ -695,7 +934,7 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
             )
         X = _as_matrix(Z, "Z")
         A = _normalized_gram(X, "gaussian", "median" if sigma is None else sigma, "matrix_entropy")
-        lam = _clip_spectrum(_eigvalsh(A), *A.shape)
+        lam = _clip_spectrum(_eigvalsh(A, "matrix_entropy"), *A.shape)
         lam = lam / lam.sum()
     return to_base(_renyi(lam, alpha), base)
 
@@ -727,8 +966,8 @@ def _hadamard_normalized(mats):
     return A / float(A.diagonal().sum())
 
 
-def _renyi_of_matrix(A, alpha: float) -> float:
-    lam = _clip_spectrum(_eigvalsh(A), *A.shape)
+def _renyi_of_matrix(A, alpha: float, what: str = "the kernel matrix") -> float:
+    lam = _clip_spectrum(_eigvalsh(A, what), *A.shape)
     return _renyi(lam / lam.sum(), alpha)
 
 
@@ -954,22 +1193,68 @@ def _check_eps(eps) -> float:
     return float(eps)
 
 
-def _rate_from_eigs(lam: np.ndarray, n: int, d: int, eps: float) -> float:
-    return 0.5 * float(np.log1p(lam * (d / (n * eps * eps))).sum())
+def _rate_factor(n: int, d: int, eps: float, log2_scale: int = 0):
+    """``d / (n eps²) * 2**log2_scale`` as a normal float64, or ``None`` when it is not one."""
+    den = n * eps * eps
+    if not (den >= 2.2250738585072014e-308 and math.isfinite(den)):
+        return None
+    a = _ldexp(d / den, log2_scale)
+    return a if 2.2250738585072014e-308 <= a < math.inf else None
+
+
+def _log_rate_factor(n: int, d: int, eps: float, log2_scale: int = 0) -> float:
+    return math.log(d) - math.log(n) - 2.0 * math.log(eps) + log2_scale * math.log(2.0)
+
+
+def _rate_from_eigs(lam: np.ndarray, n: int, d: int, eps: float, log2_scale: int = 0) -> float:
+    """½ Σ log(1 + a λ), a = d/(n eps²) 2**log2_scale; in the log domain when a λ leaves float64."""
+    a = _rate_factor(n, d, eps, log2_scale)
+    top = float(lam.max()) if lam.size else 0.0
+    if a is not None and a * top < 2.0**1000:
+        return 0.5 * float(np.log1p(lam * a).sum())
+    pos = lam[lam > 0]
+    t = _log_rate_factor(n, d, eps, log2_scale) + np.log(pos)  # log(a λ), finite
+    return 0.5 * float(np.logaddexp(0.0, t).sum())  # log(1 + e^t) without overflow or underflow
 
 
 def _rate_direct(X, eps: float) -> float:
-    """½ logdet(I + d/(n eps²) G) of the smaller Gram matrix G, by Cholesky (cheaper than eigenvalues)."""
+    """½ logdet(I + d/(n eps²) G) of the smaller Gram matrix G, by Cholesky (cheaper than eigenvalues).
+
+    ``X`` is rescaled by a power of two first (exact), so ZᵀZ never overflows or underflows.
+    When ``a * max(G)`` is so large that round-off in G (about eps * max(G)) would add more
+    than ~1e-6 nats per direction, or overflows, or so small (below 1e-2) that log(1 + x)
+    of the Cholesky pivots would lose its relative accuracy, the rate is taken from the
+    singular values of ``X`` by a direct SVD (accurate to eps * sigma_max; those below the
+    numerical-rank threshold are zeros), with log1p or in the log domain.
+    """
     n, d = X.shape
-    M = _gram(X)
-    M *= d / (n * eps * eps)
-    if _is_t(M):
+    Xs, k = _pow2_normalized(X)  # X = Xs * 2**k
+    a = _rate_factor(n, d, eps, 2 * k)
+    M = _gram(Xs)
+    top = float(M.diagonal().max())  # >= the largest eigenvalue / min(n, d)
+    if a is not None and 1e-2 <= a * top and a * top * max(min(n, d), _CLIP_FLOOR) * _EPS <= 1e-6:
+        M *= a
+        try:
+            if _is_t(M):
+                import torch
+
+                M.diagonal().add_(1.0)
+                try:
+                    return float(torch.log(torch.linalg.cholesky(M).diagonal()).sum())
+                except torch.linalg.LinAlgError:
+                    raise np.linalg.LinAlgError from None
+            M[np.diag_indices_from(M)] += 1.0
+            return float(np.log(cholesky(M, lower=False, overwrite_a=True, check_finite=False).diagonal()).sum())
+        except np.linalg.LinAlgError:  # not numerically positive definite: fall through to the SVD
+            pass
+    if _is_t(Xs):
         import torch
 
-        M.diagonal().add_(1.0)
-        return float(torch.log(torch.linalg.cholesky(M).diagonal()).sum())
-    M[np.diag_indices_from(M)] += 1.0
-    return float(np.log(cholesky(M, lower=False, overwrite_a=True, check_finite=False).diagonal()).sum())
+        sv = torch.linalg.svdvals(Xs).cpu().numpy()
+    else:
+        sv = np.linalg.svd(Xs, compute_uv=False)
+    sv = np.where(sv > sv.max(initial=0.0) * max(n, d) * _EPS, sv, 0.0)
+    return _rate_from_eigs(sv * sv, n, d, eps, 2 * k)
 
 
 def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
@@ -1005,6 +1290,20 @@ def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
         Non-negative; grows with the spread and the dimension of ``Z`` and
         as :math:`\varepsilon` shrinks.
 
+    Notes
+    -----
+    Not scale-invariant: ε fixes the scale. It is computed correctly at any
+    scale and any ε float64 can hold: ``Z`` is rescaled by a power of two
+    (exact), and when :math:`x = d\lambda_{\max}/(n\varepsilon^2)` leaves the
+    range where the Cholesky factor of :math:`I + cZ^\top Z` is accurate
+    (:math:`x \cdot \max(\min(n,d),16)\,\epsilon > 10^{-6}`, where round-off
+    in :math:`Z^\top Z` would add more than 1e-6 nats per null direction, or
+    :math:`x < 10^{-2}`), the rate is summed from the singular values of ``Z``
+    (a direct SVD) with ``log1p`` or in the log domain, so
+    ``coding_rate(1e200 * Z)`` is finite and ``coding_rate(1e-200 * Z)`` keeps
+    its relative accuracy. Singular values below
+    ``max(n, d) * eps * sigma_max`` count as zeros (rank deficiency).
+
     References
     ----------
     Y. Yu, K. H. R. Chan, C. You, C. Song, Y. Ma, "Learning diverse and
@@ -1021,7 +1320,7 @@ def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
     """
     eps = _check_eps(eps)
     if isinstance(Z, GramSpectrum):
-        return to_base(_rate_from_eigs(Z.eigenvalues, Z.n_samples, Z.n_features, eps), base)
+        return to_base(_rate_from_eigs(Z.eigenvalues, Z.n_samples, Z.n_features, eps, Z.log2_scale), base)
     return to_base(_rate_direct(_as_matrix(Z, "Z"), eps), base)
 
 
@@ -1147,7 +1446,9 @@ def singular_value_summary(W) -> SingularValueSummary:
     Computed by a direct SVD (``numpy.linalg.svd`` / ``torch.linalg.svdvals``,
     float64, on the tensor's device) rather than the Gram matrix, so small
     singular values and large condition numbers are accurate to machine
-    precision.
+    precision. ``W`` is rescaled by an exact power of two first, so the ratios
+    (condition number, ranks) are exact at any scale; norms beyond the float64
+    range are ``inf``, with a ``UserWarning``.
 
     Examples
     --------
@@ -1157,7 +1458,7 @@ def singular_value_summary(W) -> SingularValueSummary:
     >>> s.condition_number, s.stable_rank, s.numerical_rank
     (4.0, 1.3125, 3)
     """
-    X = _as_weight(W)
+    X, k = _pow2_normalized(_as_weight(W))  # W = X * 2**k exactly; the SVD never sees extreme values
     if _is_t(X):
         import torch
 
@@ -1169,13 +1470,22 @@ def singular_value_summary(W) -> SingularValueSummary:
     if smax == 0.0:
         raise ValueError("W is all zeros; its condition number and ranks are undefined")
     p = sv / sv.sum()
+    r = sv / smax
+    fro, nuc = math.sqrt(float((r * r).sum())) * smax, float(sv.sum())
+    with np.errstate(over="ignore", under="ignore"):
+        big = [float(np.ldexp(v, k)) for v in (smax, smin, fro, nuc)]
+    if math.isinf(big[2]) or math.isinf(big[3]):
+        warn(
+            "singular_value_summary: the norms of W exceed the float64 range (largest entry "
+            f"{_ldexp(_max_abs(X), k):.3g}); sigma_max, frobenius_norm and nuclear_norm that overflow are "
+            "reported as inf. The condition number and the ranks are exact; rescale W to get the norms")
     return SingularValueSummary(
-        sigma_max=smax,
-        sigma_min=smin,
+        sigma_max=big[0],
+        sigma_min=big[1],
         condition_number=smax / smin if smin > 0 else math.inf,
-        frobenius_norm=float(np.sqrt((sv**2).sum())),
-        nuclear_norm=float(sv.sum()),
-        stable_rank=float((sv**2).sum() / smax**2),
+        frobenius_norm=big[2],
+        nuclear_norm=big[3],
+        stable_rank=float((r * r).sum()),
         effective_rank=float(math.exp(_shannon(p))),
         numerical_rank=int((sv > smax * max(X.shape) * _EPS).sum()),
     )

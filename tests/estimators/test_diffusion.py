@@ -295,3 +295,76 @@ def test_errors():
         dsmi(X, np.arange(20) % 2, y_bins=1)
     with pytest.raises(ValueError, match="discrete must be"):
         dsmi(X, np.arange(20) % 2, discrete="yes")
+
+
+# ---------------------------------------------------------------- extreme bandwidths and large N
+def test_extreme_fixed_bandwidths_are_named_errors():
+    # Before: sigma=1e-300 raised a raw ZeroDivisionError; sigma=1e300 silently gave 0
+    X = _cloud((30, 3), 18)
+    with pytest.raises(ValueError, match=r"sigma=1e-300 is so small that every off-diagonal affinity .*"
+                       r"underflows to 0 .*kernel is the identity.*sigma=None"):
+        dse(X, sigma=1e-300)
+    with pytest.raises(ValueError, match=r"sigma=1e-05 is so small"):
+        dse(X, sigma=1e-5, preset="liao2023")
+    with pytest.raises(ValueError, match=r"sigma=1e\+300 is so large that every affinity .* rounds to 1.*sigma=None"):
+        dse(X, sigma=1e300)
+    with pytest.raises(ValueError, match="is so small"):
+        dsmi(X, np.arange(30) % 2, sigma=1e-300)
+    with pytest.raises(ValueError, match="is so small"):  # the preset's sigma = 10 for data in units of 1e6
+        dse(X * 1e6, preset="liao2023")
+    # a fixed bandwidth in the data's own (extreme) units is applied exactly
+    for scale in (1e-200, 1e154, 1e200):
+        assert dse(X * scale, sigma=2.0 * scale) == pytest.approx(dse(X, sigma=2.0), rel=1e-12)
+
+
+def test_large_n_warns_with_the_expected_time(monkeypatch):
+    import warnings
+
+    import estimators.diffusion as diffusion
+
+    X = np.random.default_rng(19).random((6000, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # stop at the warning, before the O(n^3) work
+        with pytest.raises(UserWarning, match=r"6,000 samples .* expect roughly 17 s .*max_n=2000"):
+            dse(X, max_n=None)
+        with pytest.raises(UserWarning, match=r"diffusion_spectral_mutual_information: 6,000 samples"):
+            dsmi(X, np.arange(6000) % 2, max_n=None)
+
+    class Reached(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Reached
+
+    monkeypatch.setattr(diffusion, "_affinity", stop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for kw in ({"max_n": None}, {}):  # 5,000 samples (the threshold) and the default max_n
+            with pytest.raises(Reached):
+                dse(X[:5000], **kw)
+        with pytest.raises(Reached):  # subsampled to 2,000: no warning
+            dse(X, max_n=2000)
+        with pytest.raises(Reached):  # four classes of 1,500: 6 * 4 * 1500^3 < 5000^3
+            dsmi(X, np.arange(6000) % 4, max_n=None)
+
+
+def test_max_n_none_uses_every_sample_and_max_n_is_deterministic():
+    X = _cloud((150, 3), 20)
+    assert dse(X, max_n=None) == dse(X) and dse(X, max_n=None).n_samples == 150
+    a = dse(X, max_n=60, seed=3)
+    idx = np.sort(np.random.default_rng(3).choice(150, 60, replace=False))
+    assert a == dse(X, max_n=60, seed=3) == dse(X[idx])
+    with pytest.raises(TypeError, match="max_n"):
+        dse(X, max_n=2.5)
+
+
+def test_precomputed_affinities_at_extreme_scales():
+    # Before: RuntimeWarning overflow (row sums, G - G^T) for entries near the float64 maximum
+    X = _cloud((25, 3), 21)
+    G = np.exp(-squareform(pdist(X, "sqeuclidean")) / 8.0)
+    y = np.arange(25) % 2
+    for scale in (1e-300, 1e300, 1.7e308):
+        assert dse(G * scale, kernel="precomputed") == pytest.approx(dse(G, kernel="precomputed"), rel=1e-12)
+        assert dsmi(G * scale, y, kernel="precomputed") == pytest.approx(dsmi(G, y, kernel="precomputed"), rel=1e-9)
+    with pytest.raises(ValueError, match=r"symmetric \(max \|G - G\^T\| / max \|G\| = 0\.5\)"):
+        dse(np.array([[1e300, 2e300], [1e300, 1e300]]), kernel="precomputed")
