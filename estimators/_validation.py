@@ -318,7 +318,15 @@ def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05) -> None:
 
 
 def standardize_columns(X: np.ndarray) -> np.ndarray:
-    """Divide each column by its standard deviation (constant columns are left as they are)."""
+    """Divide each column by its standard deviation (constant columns are left as they are).
+
+    Each column is first divided by a power of two near its largest magnitude (exact in binary
+    floating point), so the squares inside the standard deviation neither overflow (values beyond
+    about 1e154) nor underflow (below about 1e-154).
+    """
+    peak = np.abs(X).max(axis=0)
+    _, e = np.frexp(np.where(peak > 0, peak, 1.0))
+    X = np.ldexp(X, -e.astype(np.int64))
     sd = X.std(axis=0)
     sd[sd == 0] = 1.0
     return X / sd

@@ -18,8 +18,10 @@ from ._validation import (
     as_labels,
     as_samples,
     check_alpha,
+    check_noise,
     prepare_continuous,
     to_base,
+    warn,
     warn_undersampled,
 )
 
@@ -73,6 +75,10 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
     With ``bias_correction`` the returned value is an unbiased estimate of
     ``log det Sigma`` for Gaussian data: (n-1) S ~ Wishart(Sigma, n-1) gives
     E[log det S] = log det Sigma + d log(2/(n-1)) + sum_{i=1}^d psi((n-i)/2).
+
+    Columns at extreme scales (beyond 2**±64, where the covariance would overflow
+    or underflow) are first divided by a power of two, ``X_j = 2**e_j U_j``
+    (exact), and ``log det Cov(X) = log det Cov(U) + 2 log 2 sum_j e_j`` is used.
     """
     n, d = X.shape
     if n <= d:
@@ -80,6 +86,7 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
             f"{name} has {n} samples for {d} dimensions; the Gaussian estimator needs more "
             "samples than dimensions (the sample covariance is singular otherwise)"
         )
+    X, e = _neighbors.pow2_rescale(X, per_column=True)
     C = np.atleast_2d(np.cov(X, rowvar=False))
     try:
         L = np.linalg.cholesky(C)
@@ -94,6 +101,8 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
             "entropy is -inf and a Gaussian MI involving it is infinite. Drop redundant columns"
         )
     logdet = 2.0 * float(np.log(np.diag(L)).sum())
+    if e.any():
+        logdet += 2.0 * math.log(2.0) * float(e.sum())
     if bias_correction:
         logdet -= d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
     return logdet
@@ -105,8 +114,48 @@ def _is_discrete_dtype(x) -> bool:
 
 
 def _prepare_knn_input(x, name: str, k: int, noise: float, seed, what: str):
-    arrs, _, k = prepare_continuous({name: x}, k=k, standardize=False, noise=noise, seed=seed, what=what)
-    return arrs[name], k
+    """Validated, jittered samples divided by ``2**e`` (``e`` = 0 unless at an extreme scale), k, e.
+
+    kNN entropies obey H(a X) = H(X) + d log|a|: the caller adds ``d * e * log 2``.
+    """
+    X, e = _neighbors.pow2_rescale(as_samples(x, name))
+    noise = check_noise(noise)
+    if X.shape[1] > 1 and X.shape[0] > 1 and not noise:
+        const = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        if const.size:
+            raise ValueError(
+                f"{name} has {const.size} constant column(s) (index {', '.join(map(str, const[:5]))}"
+                f"{', ...' if const.size > 5 else ''}): the distribution is degenerate, so its "
+                "differential entropy is -inf (a kNN estimate would only see the other columns "
+                f"and return a meaningless finite value). Drop the constant columns of {name}"
+            )
+    arrs, _, k = prepare_continuous({name: X}, k=k, standardize=False, noise=noise, seed=seed, what=what)
+    return arrs[name], k, int(e[0])
+
+
+def _check_zero_radii(X: np.ndarray, rho: np.ndarray, k: int, cheb: bool, name: str) -> None:
+    """Raise when a k-th neighbour distance is 0: repeated points, or (Euclidean) an underflow.
+
+    Euclidean distances square coordinate differences: differences below about 1e-154
+    of the data's largest magnitude square to 0 in float64 although the points differ.
+    The max-norm does not square, so it tells the two cases apart.
+    """
+    zero = rho <= 0
+    n_zero = int(np.count_nonzero(zero))
+    if not n_zero:
+        return
+    if not cheb:
+        rho_max = _neighbors.kth_distance(X, k, "chebyshev")
+        n_rep = int(np.count_nonzero(rho_max[zero] <= 0))
+        if n_rep < n_zero:
+            raise ValueError(
+                f"{name}: for {n_zero - n_rep} sample(s) the Euclidean distance to the k-th neighbour "
+                "underflows to 0 in float64 (coordinate differences below about 1e-154 of the "
+                f"largest value of {name}), though the points differ. Its columns span more than "
+                "float64 can square: rescale the columns to comparable ranges, or pass "
+                "metric='chebyshev' (the max-norm does not square differences)"
+            )
+    raise _zero_distance_error(n_zero, name)
 
 
 def _zero_distance_error(n_zero: int, name: str):
@@ -234,7 +283,10 @@ def entropy_kl(x, *, k=4, metric="euclidean", noise=0.0, seed=None, base=None) -
     ------
     ValueError
         If a k-th neighbour distance is zero (repeated points), where the
-        estimate would be ``-inf``.
+        estimate would be ``-inf``; if a column of a multi-column ``x`` is
+        constant (differential entropy ``-inf``) and ``noise`` is 0; or if
+        Euclidean distances underflow because the columns span more than
+        float64 can square (use ``metric="chebyshev"`` or rescale columns).
 
     Notes
     -----
@@ -242,6 +294,11 @@ def entropy_kl(x, *, k=4, metric="euclidean", noise=0.0, seed=None, base=None) -
     (for standard Gaussians at N = 10^4 it overestimates by about 0.79 nats at
     d = 20 and 2.1 nats at d = 30). Repeated values (discrete data) break the
     estimator: use a discrete method.
+
+    Data at extreme scales (e.g. ``x * 1e155``, whose squared distances would
+    overflow, or ``x * 1e-170``, whose would underflow) are divided by a power
+    of two first (exact) and the estimate uses :math:`H(aX) = H(X) + d \log|a|`,
+    so the result equals ``entropy_kl(x) + d * log(1e155)`` to rounding.
 
     References
     ----------
@@ -257,15 +314,18 @@ def entropy_kl(x, *, k=4, metric="euclidean", noise=0.0, seed=None, base=None) -
     >>> round(entropy_kl(x), 2)   # closed form: ln(2 pi e) = 2.84
     2.84
     """
-    X, k = _prepare_knn_input(x, "x", k, noise, seed, "KL entropy")
-    n, d = X.shape
+    X, k, e = _prepare_knn_input(x, "x", k, noise, seed, "KL entropy")
     cheb = _neighbors._metric(metric)
+    return to_base(_kl_prepared(X, k, cheb, e), base)
+
+
+def _kl_prepared(X: np.ndarray, k: int, cheb: bool, e: int) -> float:
+    """KL entropy (nats) of ``2**e * X`` from prepared samples X."""
+    n, d = X.shape
     rho = _neighbors.kth_distance(X, k, "chebyshev" if cheb else "euclidean")
-    n_zero = int(np.count_nonzero(rho <= 0))
-    if n_zero:
-        raise _zero_distance_error(n_zero, "x")
+    _check_zero_radii(X, rho, k, cheb, "x")
     h = digamma(n) - digamma(k) + _log_unit_ball(d, cheb) + d * float(np.mean(np.log(rho)))
-    return to_base(h, base)
+    return float(h + d * e * math.log(2.0)) if e else float(h)
 
 
 @ENTROPY_METHODS.register("gaussian", "gauss", "normal")
@@ -290,6 +350,9 @@ def entropy_gaussian(x, *, bias_correction=False, base=None) -> float:
         Entropy in nats (or ``base`` units). Exact for Gaussian data up to
         sampling error; for other distributions an upper bound on the true
         differential entropy (the Gaussian maximises entropy at fixed covariance).
+        Columns at extreme scales are divided by powers of two before the
+        covariance is formed (exact), so ``x * 1e300`` gives
+        ``entropy_gaussian(x) + d * log(1e300)`` instead of overflowing.
 
     References
     ----------
@@ -356,7 +419,11 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
     density at each sample becomes small and noisy; h = 0.01 gives 1.70 nats
     for a standard normal whose entropy is 1.42). For
     Gaussian data with Scott's rule the bias is small (about :math:`d h^4/4`
-    nats from smoothing). Cost is :math:`O(N^2 d)` time (numba kernel), O(N) memory.
+    nats from smoothing). Cost is :math:`O(N^2 d)` time (numba kernel), O(N) memory:
+    minutes at N = 10^5 and hours at 10^6, so above 50,000 samples a
+    ``UserWarning`` gives the estimated time and points to ``method="kl"``
+    (O(N log N)). The sums run in blocks of rows, each a fraction of a second,
+    so Ctrl-C interrupts the call promptly.
 
     References
     ----------
@@ -371,19 +438,20 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
     >>> round(entropy_kde(x), 1)   # 0.5 * ln(2 pi e) = 1.42
     1.4
     """
-    from . import _kernels
-
     X = as_samples(x, "x")
     n, d = X.shape
     if n < 3:
         raise ValueError(f"x has {n} samples; the KDE entropy needs at least 3")
     h = _kde_bandwidth(bandwidth, n, d)
     warn_undersampled(n, d, "KDE entropy")
+    # H(D X) = H(X) + log|det D| for the diagonal power-of-two D (exact): keeps the
+    # covariance of data at extreme scales finite and nonzero
+    X, e = _neighbors.pow2_rescale(X, per_column=True)
     logdet = _gaussian_logdet(X, "x")
     C = np.atleast_2d(np.cov(X, rowvar=False))
     L = np.linalg.cholesky(C)
     U = np.ascontiguousarray(np.linalg.solve(L, (X - X.mean(axis=0)).T).T)
-    logsum = _kernels.kde_loo_logsum(U, h)
+    logsum = _kde_loo_logsum_chunked(U, h)
     if not np.all(np.isfinite(logsum)):
         raise ValueError(
             "the kernel density vanished at some samples (bandwidth far too small for the "
@@ -391,7 +459,62 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
         )
     log_norm = -0.5 * d * math.log(2.0 * math.pi) - d * math.log(h) - 0.5 * logdet - math.log(n - 1)
     hval = -float(np.mean(logsum + log_norm))
+    if e.any():
+        hval += math.log(2.0) * float(e.sum())
     return to_base(hval, base)
+
+
+#: Above this many samples :func:`entropy_kde` warns about its O(N^2) cost.
+_KDE_WARN_N = 50_000
+#: Pair evaluations (rows x samples x dimensions) per numba call of :func:`entropy_kde`:
+#: a fraction of a second each, so that Ctrl-C is seen between calls.
+_KDE_CHUNK_WORK = 1 << 25
+
+
+def _kde_loo_logsum_chunked(U: np.ndarray, h: float) -> np.ndarray:
+    """``_kernels.kde_loo_logsum(U, h)``, computed in row chunks from Python.
+
+    Each numba call handles a block of query rows against all samples and lasts a
+    fraction of a second, so KeyboardInterrupt is honoured between blocks. The values
+    are bit for bit those of the one-call kernel. Above ``_KDE_WARN_N`` samples a
+    ``UserWarning`` gives the O(N^2) cost, timed on the first blocks.
+    """
+    import time
+
+    from . import _kernels
+
+    n, d = U.shape
+    rows = int(max(1, min(n, _KDE_CHUNK_WORK // max(1, n * d))))
+    starts = range(0, n, rows)
+    out = np.empty(n)
+    warned = n <= _KDE_WARN_N
+    t0 = None
+    for b, start in enumerate(starts):
+        stop = min(n, start + rows)
+        if b == 1:  # time from the second block on (the first may load the compiled kernel)
+            t0 = time.perf_counter()
+        out[start:stop] = _kernels.kde_loo_logsum_rows(U, h, start, stop)
+        if not warned and (b == 2 or stop == n):
+            timed = stop - rows  # rows computed since t0
+            est = ""
+            if t0 is not None and timed > 0:
+                est = f" (about {_fmt_seconds((time.perf_counter() - t0) / timed * n)} on this machine)"
+            warn(
+                f"KDE entropy of {n:,} samples costs O(N^2): {float(n) * n * d:.2g} kernel "
+                f"evaluations{est}, and the time grows with the square of N. For large samples "
+                "use method='kl' (Kozachenko-Leonenko kNN, O(N log N)) or estimate on a random "
+                "subsample; Ctrl-C interrupts this call"
+            )
+            warned = True
+    return out
+
+
+def _fmt_seconds(t: float) -> str:
+    if t < 120:
+        return f"{t:.0f} s"
+    if t < 7200:
+        return f"{t / 60:.0f} min"
+    return f"{t / 3600:.1f} h"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,6 +528,21 @@ def _resolve_discrete(x, discrete) -> bool:
     raise ValueError(f"discrete must be True, False or 'auto'; got {discrete!r}")
 
 
+def _log_power_sum(p: np.ndarray, alpha: float) -> float:
+    """``log sum_s p_s**alpha`` for probabilities ``p`` (all > 0, summing to 1), without overflow.
+
+    Near alpha = 1 it is ``log1p(sum_s p_s expm1((alpha - 1) log p_s))``, which keeps
+    full relative precision as the sum approaches 1; elsewhere it is the log-sum-exp of
+    ``alpha log p_s`` (``p**alpha`` underflows to 0 for alpha of several hundred).
+    """
+    lp = np.log(p)
+    if abs(alpha - 1.0) <= 0.5:
+        return math.log1p(float((p * np.expm1((alpha - 1.0) * lp)).sum()))
+    a = alpha * lp
+    m = float(a.max())
+    return m + math.log(float(np.exp(a - m).sum()))
+
+
 def _renyi_discrete(p: np.ndarray, alpha: float) -> float:
     if alpha == 1.0:
         return float(-(p * np.log(p)).sum())
@@ -412,26 +550,26 @@ def _renyi_discrete(p: np.ndarray, alpha: float) -> float:
         return math.log(p.size)
     if math.isinf(alpha):
         return -math.log(p.max())
-    return float(math.log((p**alpha).sum()) / (1.0 - alpha))
+    return _log_power_sum(p, alpha) / (1.0 - alpha)
 
 
-def _lps_moment(X: np.ndarray, k: int, q: float) -> float:
-    """Leonenko--Pronzato--Savani estimate of  I_q = integral f^q  (q != 1)."""
+def _lps_log_moment(X: np.ndarray, k: int, q: float, e: int) -> float:
+    """log of the Leonenko--Pronzato--Savani estimate of  I_q = integral f^q  (q != 1)
+    for the samples ``2**e * X``."""
     n, d = X.shape
     if not q < k + 1:
         raise ValueError(
             f"alpha={q} needs k > alpha - 1 for the kNN estimator (got k={k}); raise k"
         )
     rho = _neighbors.kth_distance(X, k, "euclidean")
-    n_zero = int(np.count_nonzero(rho <= 0))
-    if n_zero:
-        raise _zero_distance_error(n_zero, "x")
+    _check_zero_radii(X, rho, k, False, "x")
     # log zeta_i = log(n-1) + log C_k + log V_d + d log rho_i, C_k = [G(k)/G(k+1-q)]^(1/(1-q))
     log_ck = (gammaln(k) - gammaln(k + 1 - q)) / (1.0 - q)
-    log_zeta = math.log(n - 1) + log_ck + _log_unit_ball(d, False) + d * np.log(rho)
-    e = (1.0 - q) * log_zeta
-    m = float(e.max())
-    return math.exp(m) * float(np.mean(np.exp(e - m)))  # mean of zeta^(1-q), overflow-safe
+    log_rho = np.log(rho) + e * math.log(2.0) if e else np.log(rho)
+    log_zeta = math.log(n - 1) + log_ck + _log_unit_ball(d, False) + d * log_rho
+    a = (1.0 - q) * log_zeta
+    m = float(a.max())
+    return m + math.log(float(np.mean(np.exp(a - m))))  # log mean of zeta^(1-q), overflow-safe
 
 
 def _entropy_family(x, alpha, discrete, k, noise, seed, kind):
@@ -445,16 +583,25 @@ def _entropy_family(x, alpha, discrete, k, noise, seed, kind):
             return _renyi_discrete(p, 1.0)
         if math.isinf(alpha):
             return 0.0  # sum p^q -> 0 (or 1 for a single symbol): the limit is 0
+        if abs(alpha - 1.0) <= 0.5:  # 1 - sum p^q = -sum p expm1((q-1) log p), without cancellation
+            return float(-(p * np.expm1((alpha - 1.0) * np.log(p))).sum() / (alpha - 1.0))
         return float((1.0 - (p**alpha).sum()) / (alpha - 1.0))
-    X, k = _prepare_knn_input(x, "x", k, noise, seed, f"kNN {kind} entropy")
+    X, k, e = _prepare_knn_input(x, "x", k, noise, seed, f"kNN {kind} entropy")
     if alpha == 1.0:
-        return entropy_kl(X, k=k)
+        return _kl_prepared(X, k, False, e)
     if math.isinf(alpha) or alpha == 0.0:
         raise ValueError(f"the kNN {kind} estimator needs 0 < alpha < k + 1; got alpha={alpha}")
-    moment = _lps_moment(X, k, alpha)
+    log_moment = _lps_log_moment(X, k, alpha, e)
     if kind == "renyi":
-        return math.log(moment) / (1.0 - alpha)
-    return (1.0 - moment) / (alpha - 1.0)
+        return log_moment / (1.0 - alpha)
+    if log_moment > 709.0:
+        raise ValueError(
+            f"the Tsallis entropy of order {alpha} of x is about -exp({log_moment:.0f}) / "
+            f"{alpha - 1.0:g}, beyond the float64 range: x is at an extreme scale, and unlike "
+            "the Rényi entropy (which shifts by d log a when x is multiplied by a) the Tsallis "
+            "entropy grows like a power of the scale. Rescale x, or use entropy_renyi"
+        )
+    return float(-math.expm1(log_moment) / (alpha - 1.0))
 
 
 @ENTROPY_METHODS.register("renyi")
@@ -465,7 +612,9 @@ def entropy_renyi(x, alpha=2.0, *, discrete="auto", k=4, noise=0.0, seed=None, b
               \quad\text{or}\quad \frac{1}{1-\alpha} \log \int f^\alpha
 
     Discrete data use the plug-in probabilities (``alpha=0`` gives the log of
-    the support size, ``alpha=inf`` the min-entropy ``-log max p``). Continuous
+    the support size, ``alpha=inf`` the min-entropy ``-log max p``); the sum
+    is computed in log space, so any finite ``alpha`` (e.g. 1e4) works and
+    approaches the min-entropy. Continuous
     data use the Leonenko--Pronzato--Savani kNN estimator of
     :math:`I_\alpha=\int f^\alpha`:
 

@@ -88,20 +88,87 @@ def _check_correction(correction):
 # ----------------------------------------------------------------------------------------------
 # KSG
 # ----------------------------------------------------------------------------------------------
+class RepeatedPointsError(ValueError):
+    """Repeated points in the joint space of a KSG estimate (callers may re-word the advice)."""
+
+    def __init__(self, message: str, n_zero: int):
+        super().__init__(message)
+        self.n_zero = n_zero
+
+
 def _check_joint_radii(eps: np.ndarray, names: str) -> None:
     """KSG needs a positive k-th neighbour distance in the joint space for every sample."""
     n_zero = int(np.count_nonzero(eps <= 0))
     if n_zero:
-        raise ValueError(
+        raise RepeatedPointsError(
             f"{names} have repeated points: for {n_zero} sample(s) the k-th neighbour in the joint "
             "space is at distance 0, where the KSG estimator is undefined. For discrete or "
             "partly discrete data use method='mixed' (or 'discrete' / 'ross'); for continuous "
-            "data recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)"
+            "data recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)",
+            n_zero,
         )
 
 
-def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
-    """KSG estimator 1 or 2 on prepared arrays (nats)."""
+def _rescale_inputs(arrays: dict, standardize: bool) -> dict:
+    """Validate ``arrays`` and divide them by powers of two when at an extreme scale.
+
+    With ``standardize`` every column is later divided by its standard deviation, so each
+    column gets its own power of two (the standardised values are then bit for bit the
+    same). Without it the max-norm compares the variables' raw scales, so all of them
+    share one power of two (distances scale exactly, counts are unchanged). Either way
+    the estimate equals that of the data at an ordinary scale, instead of overflowing
+    (variances of values beyond about 1e154) or underflowing (below about 1e-154).
+    """
+    out = {name: as_samples(a, name) for name, a in arrays.items()}
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    if standardize:
+        return {name: _neighbors.pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
+    peak = np.array([[float(np.abs(X).max()) for X in out.values()]])
+    e = _neighbors.pow2_exponents(peak)
+    if e.any():
+        out = {name: np.ldexp(X, -e) for name, X in out.items()}
+    return out
+
+
+def _prepare_scaled(arrays: dict, *, k, standardize, noise, seed, what):
+    """:func:`prepare_continuous` after :func:`_rescale_inputs` (scale-safe kNN inputs)."""
+    return prepare_continuous(
+        _rescale_inputs(arrays, standardize), k=k, standardize=standardize, noise=noise, seed=seed,
+        what=what,
+    )
+
+
+# A kNN MI or CMI estimate below -max(NEG_WARN_NATS, NEG_WARN_SE * standard error) warns.
+NEG_WARN_NATS = 0.1
+NEG_WARN_SE = 3.0
+
+
+def _warn_negative(value: float, terms: np.ndarray, what: str, causes: str) -> None:
+    """Warn when an estimate is negative beyond estimator noise (MI and CMI are never negative).
+
+    ``terms`` are the per-sample terms whose mean is the estimate; their standard error
+    ``std / sqrt(N)`` is the noise scale (neighbouring terms are correlated, so this is
+    a rough scale, hence the generous multiple).
+    """
+    n = terms.size
+    se = float(np.std(terms)) / math.sqrt(n) if n > 1 else math.inf
+    if value < -max(NEG_WARN_NATS, NEG_WARN_SE * se):
+        warn(
+            f"{what} is {value:.3g} nats, negative beyond estimator noise (standard error about "
+            f"{se:.2g} nats); the true value is never negative, so this estimate is not "
+            f"trustworthy. {causes}"
+        )
+
+
+_KSG_NEG_CAUSES = (
+    "Likely causes: heavy ties or discrete values (use method='mixed', or noise=1e-10), too few "
+    "samples for the dimension, or strongly non-uniform densities; compare against shuffled data"
+)
+
+
+def _ksg_terms(X: np.ndarray, Y: np.ndarray, k: int, variant: int):
+    """KSG estimator 1 or 2 on prepared arrays: (estimate in nats, per-sample count terms)."""
     n = X.shape[0]
     J = np.ascontiguousarray(np.hstack([X, Y]))
     if variant == 1:
@@ -109,14 +176,21 @@ def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
         _check_joint_radii(eps, "x and y")
         nx = _neighbors.count_within(X, eps, strict=True)
         ny = _neighbors.count_within(Y, eps, strict=True)
-        return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1)))
+        t = digamma(nx + 1) + digamma(ny + 1)
+        return float(digamma(k) + digamma(n) - np.mean(t)), t
     dist, idx = _neighbors.knn(J, k, "chebyshev")
     _check_joint_radii(dist[:, k - 1], "x and y")
     ex = np.abs(X[idx] - X[:, None, :]).max(axis=(1, 2))
     ey = np.abs(Y[idx] - Y[:, None, :]).max(axis=(1, 2))
     nx = _neighbors.count_within(X, ex, strict=False)
     ny = _neighbors.count_within(Y, ey, strict=False)
-    return float(digamma(k) - 1.0 / k + digamma(n) - np.mean(digamma(nx) + digamma(ny)))
+    t = digamma(nx) + digamma(ny)
+    return float(digamma(k) - 1.0 / k + digamma(n) - np.mean(t)), t
+
+
+def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
+    """KSG estimator 1 or 2 on prepared arrays (nats)."""
+    return _ksg_terms(X, Y, k, variant)[0]
 
 
 @MI_METHODS.register("ksg", "kraskov", "knn")
@@ -162,10 +236,18 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     -------
     float
         MI in nats (or ``base`` units). Not clipped: small negative values
-        happen for independent variables and are kept (clipping biases averages).
+        happen for independent variables and are kept (clipping biases averages);
+        an estimate below ``-max(0.1, 3 SE)`` nats (SE: standard error of the
+        per-sample terms) gives a ``UserWarning``, since it is negative beyond
+        estimator noise.
 
     Notes
     -----
+    Data at extreme scales (e.g. 1e±155 to 1e±300, where variances and squared
+    distances overflow or underflow) are divided by powers of two first, per
+    column with ``standardize=True`` and jointly otherwise; the result equals
+    that of the data at an ordinary scale.
+
     Neighbour search: box-assisted (grid) numba kernels in up to 3 joint dimensions,
     exhaustive search for small samples, a kd-tree otherwise; marginal counts in
     1-D by binary search. Counts are exact (strict inequalities as KSG define them).
@@ -189,10 +271,12 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     """
     if variant not in (1, 2) or isinstance(variant, bool):
         raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
-    arrs, n, k = prepare_continuous(
+    arrs, n, k = _prepare_scaled(
         {"x": x, "y": y}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG MI"
     )
-    return to_base(_ksg(arrs["x"], arrs["y"], k, variant), base)
+    mi, terms = _ksg_terms(arrs["x"], arrs["y"], k, variant)
+    _warn_negative(mi, terms, "the KSG MI estimate", _KSG_NEG_CAUSES)
+    return to_base(mi, base)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -229,8 +313,9 @@ def mi_gaussian(x, y, *, bias_correction=False, base=None) -> float:
     >>> round(mi_gaussian(x, y), 2)   # -0.5 ln(1 - 0.36) = 0.22
     0.22
     """
-    X = as_samples(x, "x")
-    Y = as_samples(y, "y")
+    # per-column powers of two cancel from the MI: rescaling first keeps the log-determinants O(1)
+    sc = _rescale_inputs({"x": x, "y": y}, True)
+    X, Y = sc["x"], sc["y"]
     check_same_n(x=X, y=Y)
     XY = np.hstack([X, Y])
     bc = bias_correction
@@ -363,8 +448,8 @@ def mi_binned(x, y, *, bins="auto", strategy="uniform", correction=None, base=No
     _check_correction(correction)
     if strategy not in ("uniform", "quantile"):
         raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}")
-    X = as_samples(x, "x")
-    Y = as_samples(y, "y")
+    sc = _rescale_inputs({"x": x, "y": y}, True)  # binning is scale-free; avoids overflow of ranges
+    X, Y = sc["x"], sc["y"]
     n = check_same_n(x=X, y=Y)
     if isinstance(bins, str):
         if bins != "auto":
@@ -456,8 +541,8 @@ def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
     """
     if form not in ("ksg", "gao2017"):
         raise ValueError(f"form must be 'ksg' or 'gao2017'; got {form!r}")
-    X = as_samples(x, "x")
-    Y = as_samples(y, "y")
+    sc = _rescale_inputs({"x": x, "y": y}, standardize)
+    X, Y = sc["x"], sc["y"]
     n = check_same_n(x=X, y=Y)
     k = check_k(k, n)
     if standardize:
@@ -480,7 +565,13 @@ def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
             nx[zero] = _neighbors.count_within(X, np.zeros(n), strict=False)[zero]
             ny[zero] = _neighbors.count_within(Y, np.zeros(n), strict=False)[zero]
         xi = digamma(k_tilde) + digamma(n) - digamma(nx) - digamma(ny)
-    return to_base(float(np.mean(xi)), base)
+    mi = float(np.mean(xi))
+    _warn_negative(
+        mi, xi, "the mixed kNN MI estimate",
+        "Likely causes: too few samples for the dimension, or (form='gao2017') the fixed-k bias "
+        "described in the docstring; compare against shuffled data",
+    )
+    return to_base(mi, base)
 
 
 @MI_METHODS.register("ross", "labels", "cd", "knn_discrete")
@@ -520,6 +611,18 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     -------
     float
         MI in nats (or ``base`` units), at most about ``log(number of classes)``.
+        An estimate below ``-max(0.1, 3 SE)`` nats gives a ``UserWarning``
+        (negative beyond estimator noise).
+
+    Raises
+    ------
+    ValueError
+        If rows of x repeat so often that, for some sample, the k-th neighbour
+        within its class is at distance 0 (constant x, dead ReLU units, many
+        all-zero rows), where the estimator is undefined (it used to return
+        -4.6 nats for a constant x). Pass ``noise=1e-10`` (seeded jitter), drop
+        constant or dead features, or use ``method="mixed"`` for genuinely
+        discrete x.
 
     References
     ----------
@@ -537,7 +640,7 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     0.35
     """
     labels = as_labels(y, "y")
-    arrs, n, k = prepare_continuous(
+    arrs, n, k = _prepare_scaled(
         {"x": x}, k=k, standardize=standardize, noise=noise, seed=seed, what="kNN MI with labels"
     )
     X = arrs["x"]
@@ -561,9 +664,26 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
         kc = min(k, int(mask.sum()) - 1)
         radius[mask] = _neighbors.kth_distance(np.ascontiguousarray(X[mask]), kc, metric)
         k_all[mask] = kc
+    zero = radius <= 0
+    if zero.any():
+        n_rep = n - int(np.unique(X, axis=0).shape[0])
+        raise ValueError(
+            f"x has repeated rows: {n_rep} of its {n} rows repeat an earlier row, so for "
+            f"{int(zero.sum())} sample(s) the k-th neighbour (k={k}) within their class is at "
+            "distance 0, where Ross's estimator is undefined (it returns large negative values "
+            "there). Constant or dead features cause this (e.g. ReLU units that output 0 for "
+            "most inputs): drop them, or pass noise=1e-10 (seeded jitter, seed=0) to break the "
+            "ties. For x with genuinely discrete values use method='mixed' (mi_mixed)"
+        )
     m = _neighbors.count_within(X, radius, strict=False, metric=metric)
-    mi = digamma(n) - np.mean(digamma(class_n)) + np.mean(digamma(k_all)) - np.mean(digamma(m))
-    return to_base(float(mi), base)
+    mi = float(digamma(n) - np.mean(digamma(class_n)) + np.mean(digamma(k_all)) - np.mean(digamma(m)))
+    terms = digamma(k_all) - digamma(m) - digamma(class_n)
+    _warn_negative(
+        mi, terms, "the kNN MI estimate between x and the labels",
+        "Likely causes: many repeated values in x (pass noise=1e-10 or drop constant features), "
+        "too few samples per class for the dimension of x; compare against shuffled labels",
+    )
+    return to_base(mi, base)
 
 
 def mutual_information(x, y, method="ksg", *, base=None, **kwargs) -> float:
@@ -669,18 +789,24 @@ def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) 
     >>> round(cmi_ksg(x, y, z), 1)   # x and y are independent given z
     0.0
     """
-    arrs, n, k = prepare_continuous(
+    arrs, n, k = _prepare_scaled(
         {"x": x, "y": y, "z": z}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG CMI"
     )
-    X, Y, Z = arrs["x"], arrs["y"], arrs["z"]
+    cmi, terms = _cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k)
+    _warn_negative(cmi, terms, "the KSG CMI estimate", _KSG_NEG_CAUSES)
+    return to_base(cmi, base)
+
+
+def _cmi_ksg_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int, names: str = "x, y and z"):
+    """Frenzel--Pompe CMI on prepared arrays: (estimate in nats, per-sample count terms)."""
     J = np.ascontiguousarray(np.hstack([X, Y, Z]))
     eps = _neighbors.kth_distance(J, k, "chebyshev")
-    _check_joint_radii(eps, "x, y and z")
+    _check_joint_radii(eps, names)
     nxz = _neighbors.count_within(np.ascontiguousarray(np.hstack([X, Z])), eps, strict=True)
     nyz = _neighbors.count_within(np.ascontiguousarray(np.hstack([Y, Z])), eps, strict=True)
     nz = _neighbors.count_within(Z, eps, strict=True)
-    cmi = digamma(k) - np.mean(digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1))
-    return to_base(float(cmi), base)
+    terms = digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)
+    return float(digamma(k) - np.mean(terms)), terms
 
 
 @CMI_METHODS.register("gaussian", "gauss", "normal")
@@ -715,7 +841,8 @@ def cmi_gaussian(x, y, z, *, bias_correction=False, base=None) -> float:
     >>> round(cmi_gaussian(x, y, z), 2)   # 0.5 ln 2 = 0.35
     0.35
     """
-    X, Y, Z = as_samples(x, "x"), as_samples(y, "y"), as_samples(z, "z")
+    sc = _rescale_inputs({"x": x, "y": y, "z": z}, True)  # powers of two cancel from the CMI
+    X, Y, Z = sc["x"], sc["y"], sc["z"]
     check_same_n(x=X, y=Y, z=Z)
     bc = bias_correction
     val = 0.5 * (

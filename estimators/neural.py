@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 
+class TrainingDivergedError(RuntimeError):
+    """A neural MI fit diverged: its estimate is non-finite or far outside the plausible range."""
+
+
 # InfoNCE warns when its estimate comes within this many nats of ln(batch_size): with the
 # optimal critic (Gaussian data) it is about 10% below the truth there (B = 64 to 512).
 _NCE_MARGIN = 2.0
@@ -508,10 +512,19 @@ def _fit(
     name = {"mine": "dv", "nwj": "nwj", "infonce": "infonce", "smile": f"smile(tau={tau:g})"}[bound]
     what = {"mine": "MINE", "nwj": "NWJ", "infonce": "InfoNCE", "smile": "SMILE"}[bound]
     if not held_curve:
-        raise RuntimeError(
+        raise TrainingDivergedError(
             f"{what}: training diverged (non-finite estimate) by the first held-out evaluation "
             f"(step {step}); lower lr (now {lr:g}) or use mi_smile, whose clipped bound "
             "is the most stable"
+        )
+    lo_ok, hi_ok, why = _plausible_range(bound, n_val, B)
+    if not lo_ok <= best <= hi_ok:
+        raise TrainingDivergedError(
+            f"{what}: training diverged: the best held-out estimate, {best:.4g} nats (step "
+            f"{best_step}), lies far outside the plausible range [{lo_ok:.3g}, {hi_ok:.3g}] nats "
+            f"for {n_val} held-out samples ({why}). The optimiser overshot: lower lr (now "
+            f"{lr:g}; try {lr / 10:g}, or the default 1e-3) or use mi_smile, whose clipped "
+            "bound is the most stable"
         )
     if diverged:
         warn(
@@ -551,6 +564,24 @@ def _fit(
     )
 
 
+
+
+def _plausible_range(bound, n_val, B):
+    """(low, high, reason): where a held-out estimate from a working critic can lie (nats).
+
+    A constant critic scores exactly 0 under every bound, so a best held-out value below
+    ``-max(1, ln n_val)`` means the critic is far worse than knowing nothing. InfoNCE
+    cannot exceed ``ln B``; for DV, NWJ and SMILE no estimate from ``n_val`` samples can
+    credibly exceed about ``ln n_val`` (McAllester & Stratos 2020), and values beyond
+    ``2 ln n_val + 10`` only come from a critic that blew up.
+    """
+    lo = -max(1.0, math.log(n_val))
+    zero = "a constant critic scores 0"
+    if bound == "infonce":
+        # ln B holds exactly; the margin covers float32 round-off of a saturated critic
+        return lo, math.log(B) + 1e-4, f"{zero}, and InfoNCE cannot exceed ln(batch size) = ln {B}"
+    return lo, 2.0 * math.log(n_val) + 10.0, (
+        f"{zero}, and an estimate from n samples cannot credibly exceed about ln n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -637,7 +668,17 @@ _TRAINING_NOTES = r"""Training (shared by :func:`mine`, :func:`mi_nwj`, :func:`m
     standardisation: a ``UserWarning`` flags columns with excess kurtosis
     above 50, and an invertible transform of each column (``np.arcsinh``)
     restores the accuracy without changing the MI (see
-    ``docs/benchmarks_neural.md``)."""
+    ``docs/benchmarks_neural.md``).
+
+    A diverged fit raises ``estimators.neural.TrainingDivergedError`` (a
+    ``RuntimeError``) naming the ``lr`` used, never returns a huge number: when
+    the held-out estimate is non-finite at the first evaluation, or when the
+    best held-out value lies outside :math:`[-\max(1, \ln n_v),\, 2\ln n_v + 10]`
+    nats (:math:`n_v` held-out samples; the upper end is :math:`\ln B` for
+    InfoNCE). A constant critic scores 0, and no estimate from :math:`n_v`
+    samples can credibly exceed about :math:`\ln n_v` (McAllester & Stratos
+    2020); values outside come from an optimiser that overshot (e.g.
+    ``lr=1e6`` gave -1.5e23 nats). Lower ``lr``."""
 
 
 def _doc(text):

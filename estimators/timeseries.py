@@ -35,26 +35,35 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _ordinal
+from . import _neighbors, _ordinal
 from ._registry import MethodRegistry
 from ._validation import (
     _is_torch_tensor,
     _to_numpy,
+    add_noise,
     as_labels,
     as_samples,
+    check_k,
+    check_noise,
     check_positive_int,
     check_rng,
     check_same_n,
     compact_codes,
     log_base,
     pair_codes,
+    standardize_columns,
     to_base,
     warn,
+    warn_undersampled,
 )
 from .mutual_info import (
     MI_METHODS,
+    RepeatedPointsError,
     _check_correction,
+    _cmi_ksg_terms,
     _h_codes,
+    _rescale_inputs,
+    _warn_negative,
     cmi_gaussian,
     cmi_ksg,
     mutual_information,
@@ -188,6 +197,11 @@ def _ordinal_probs(S: np.ndarray, order: int, delay: int, weighted: bool, name: 
     r = S.shape[0]
     n_pat = math.factorial(order)
     dense = r * n_pat <= _DENSE_CELLS
+    if weighted:
+        # Window variances of series beyond about 1e154 overflow and below 1e-154 underflow;
+        # dividing each series by a power of two (exact) leaves the patterns and the
+        # normalised weights unchanged.
+        S = np.ascontiguousarray(_neighbors.pow2_rescale(S.T, per_column=True)[0].T)
     codes, weights, tied = _ordinal.ordinal_codes(
         S, order, delay, weighted, _ordinal.BLOCK, n_pat if dense else 0
     )
@@ -916,8 +930,17 @@ def te_ksg(
     -------
     float
         TE in nats (or ``base`` units); may be slightly negative when the true
-        value is 0. The KSG bias grows with the embedding dimension
-        (1 + k + l + conditions).
+        value is 0 (below ``-max(0.1, 3 SE)`` nats a ``UserWarning`` says the
+        estimate is negative beyond estimator noise). The KSG bias grows with
+        the embedding dimension (1 + k + l + conditions).
+
+    Raises
+    ------
+    ValueError
+        If the embedded series repeat points (discrete-valued or heavily
+        rounded series), where the KSG estimate is undefined: use
+        ``method="discrete"`` (or ``"ordinal"``) for discrete-valued series, or
+        ``noise=1e-10`` for rounded continuous ones.
 
     References
     ----------
@@ -937,7 +960,65 @@ def te_ksg(
     src, tgt, conds = _continuous_inputs(source, target, condition)
     params = _te_params(history, source_history, delay, condition_history, condition_delay)
     fut, sp, past = _te_embed(src, tgt, conds, *params)
-    return cmi_ksg(fut, sp, past, k=k, standardize=standardize, noise=noise, seed=seed, base=base)
+    # cmi_ksg(fut, sp, past, ...) step by step, with advice in terms of transfer entropy
+    parts = _rescale_inputs({"fut": fut, "sp": sp, "past": past}, standardize)
+    n = fut.shape[0]
+    k = check_k(k, n)
+    noise = check_noise(noise)
+    rng = check_rng(seed)
+    tied = []
+    for name, X in parts.items():
+        if standardize:
+            X = standardize_columns(X)
+        if noise:
+            X = add_noise(X, noise, rng)
+        else:
+            share = _tie_share(X)
+            if share > _KNN_TIE_WARN:
+                tied.append(f"{_TE_PARTS[name]} {100 * share:.1f}%")
+        parts[name] = np.ascontiguousarray(X)
+    if tied:
+        warn(
+            f"the series have heavy ties (share of values that repeat an earlier value, worst "
+            f"column: {', '.join(tied)}); the KSG transfer entropy assumes continuous values and "
+            f"is biased by ties. {_TE_TIE_ADVICE}"
+        )
+    warn_undersampled(n, sum(X.shape[1] for X in parts.values()), "KSG transfer entropy")
+    try:
+        te, terms = _cmi_ksg_terms(parts["fut"], parts["sp"], parts["past"], k)
+    except RepeatedPointsError as exc:
+        raise ValueError(
+            f"source and target have repeated points: for {exc.n_zero} of the {n} embedded "
+            "samples the k-th neighbour in the joint space (target future, source past, target "
+            "past and conditions) is at distance 0, where the KSG transfer entropy is undefined. "
+            + _TE_TIE_ADVICE
+        ) from None
+    _warn_negative(
+        te, terms, "the KSG transfer entropy estimate",
+        "Likely causes: ties or discrete values (pass noise=1e-10, or use method='discrete'), too "
+        "few time points for the embedding dimension; compare with surrogate_test",
+    )
+    return to_base(te, base)
+
+
+# Share of repeated values in a column above which the KSG transfer entropy warns.
+_KNN_TIE_WARN = 0.05
+_TE_PARTS = {"fut": "target", "sp": "source past", "past": "target past and conditions"}
+_TE_TIE_ADVICE = (
+    "For discrete-valued series (symbols, states, spike counts) use method='discrete', or "
+    "method='ordinal' for continuous series where only the ordering matters; for continuous "
+    "series recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)"
+)
+
+
+def _tie_share(X: np.ndarray) -> float:
+    """Largest share, over the columns of X, of values that repeat an earlier value."""
+    n = X.shape[0]
+    worst = 0.0
+    for j in range(X.shape[1]):
+        s = np.sort(X[:, j])
+        worst = max(worst, float(np.count_nonzero(s[1:] == s[:-1])) / n)
+    return worst
 
 
 @TE_METHODS.register("gaussian", "gauss", "linear", "granger")

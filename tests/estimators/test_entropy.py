@@ -253,3 +253,128 @@ def test_no_warning_on_clean_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.entropy_kl(x)
+
+
+# ------------------------------------------------------------------ extreme scales
+@pytest.mark.parametrize("scale", [1e155, 1e-155, 1e-170, 1e300, 1e-300])
+@pytest.mark.parametrize("metric", ["euclidean", "chebyshev"])
+def test_kl_entropy_at_extreme_scales(scale, metric):
+    # H(a X) = H(X) + d ln a; before: inf at 1e155 (squared distances overflowed) and a
+    # "repeated points" ValueError at 1e-300 (they underflowed)
+    x = np.random.default_rng(0).standard_normal((2000, 2))
+    want = est.entropy_kl(x, metric=metric) + 2 * math.log(scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = est.entropy_kl(x * scale, metric=metric)
+    assert got == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e-170, 1e300, 1e-300])
+def test_gaussian_kde_and_renyi_entropies_at_extreme_scales(scale):
+    # before: the covariance overflowed or underflowed, reported as "singular"
+    x = np.random.default_rng(1).standard_normal((600, 2)) @ np.array([[1.0, 0.3], [0.0, 2.0]])
+    shift = 2 * math.log(scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert est.entropy_gaussian(x * scale) == pytest.approx(est.entropy_gaussian(x) + shift, rel=1e-12)
+        assert est.entropy_gaussian(x * scale, bias_correction=True) == pytest.approx(
+            est.entropy_gaussian(x, bias_correction=True) + shift, rel=1e-12)
+        assert est.entropy_kde(x * scale) == pytest.approx(est.entropy_kde(x) + shift, rel=1e-12)
+        assert est.entropy_renyi(x * scale, 2.0) == pytest.approx(est.entropy_renyi(x, 2.0) + shift, rel=1e-10)
+        assert est.entropy_renyi(x * scale, 0.5) == pytest.approx(est.entropy_renyi(x, 0.5) + shift, rel=1e-10)
+        # per-column scales: H(D X) = H(X) + log|det D|
+        d = np.array([scale, 1.0])
+        assert est.entropy_gaussian(x * d) == pytest.approx(est.entropy_gaussian(x) + math.log(scale), rel=1e-12)
+
+
+def test_tsallis_beyond_float64_range_is_a_named_error():
+    x = np.random.default_rng(2).standard_normal((500, 1))
+    # I_2 = int f^2 of 1e-300 x is about 1e300 / (2 sqrt(pi)); S_2 = 1 - I_2 still fits
+    assert est.entropy_tsallis(x * 1e-300, 2.0) == pytest.approx(
+        1.0 - math.exp(-est.entropy_renyi(x * 1e-300, 2.0)), rel=1e-12)
+    with pytest.raises(ValueError, match="beyond the float64 range.*entropy_renyi"):
+        est.entropy_tsallis(x[:, 0] * 1e-310, 2.0)
+
+
+def test_euclidean_distances_that_underflow_are_not_called_repeated_points():
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.standard_normal(298), 1.7e308, -1.7e308]
+    with pytest.raises(ValueError, match="underflows to 0 in float64.*metric='chebyshev'"):
+        est.entropy_kl(x)
+    est.entropy_kl(x, metric="chebyshev")  # the max-norm does not square: fine
+    with pytest.warns(UserWarning, match="heavy ties"), pytest.raises(ValueError, match="repeated points"):
+        est.entropy_kl(np.r_[np.zeros(10), rng.standard_normal(100)])
+
+
+def test_kl_refuses_a_constant_column():
+    # before: -2.03 nats with a ties warning; the true differential entropy is -inf
+    x = np.c_[np.random.default_rng(4).standard_normal(300), np.ones(300)]
+    with pytest.raises(ValueError, match=r"x has 1 constant column\(s\) \(index 1\).*-inf"):
+        est.entropy_kl(x)
+    with pytest.raises(ValueError, match="constant column"):
+        est.entropy_renyi(x, 2.0)
+
+
+# ------------------------------------------------------------------ Rényi in log space
+@pytest.mark.parametrize("alpha", [700.0, 1e4, 1e6])
+def test_discrete_renyi_large_alpha(alpha):
+    # before: "math domain error" (p**alpha underflowed to 0, then log(0)) for alpha >= 1075
+    p = np.array([0.5, 0.25, 0.25])
+    x = [0, 0, 1, 2]
+    exact = (alpha * math.log(0.5) + math.log1p(2 * 0.5**alpha)) / (1 - alpha)
+    got = est.entropy_renyi(x, alpha)
+    assert got == pytest.approx(exact, rel=1e-13)
+    # tends to the min-entropy -log max p, from above
+    assert -math.log(p.max()) <= got <= -math.log(p.max()) * alpha / (alpha - 1) + 1e-15
+    # a shared maximum: H = (alpha log p_max + log m) / (1 - alpha)
+    assert est.entropy_renyi([0, 1, 2, 2, 3, 3], alpha) == pytest.approx(
+        (alpha * math.log(1 / 3) + math.log(2)) / (1 - alpha), rel=1e-13)
+    assert est.entropy_tsallis(x, alpha) == pytest.approx((1 - 0.5**alpha * (1 + 2 * 0.5**alpha)) / (alpha - 1))
+
+
+def test_discrete_renyi_and_tsallis_near_alpha_one_keep_precision():
+    x = [0, 0, 1, 2, 2, 2, 3]
+    p = np.array([2, 1, 3, 1]) / 7
+    h1 = float(-(p * np.log(p)).sum())
+    for eps in (1e-6, 1e-9, 1e-12):
+        # d/d alpha of H_alpha at 1 is -Var(log p) / 2
+        slope = -0.5 * float((p * np.log(p) ** 2).sum() - h1**2)
+        assert est.entropy_renyi(x, 1 + eps) == pytest.approx(h1 + slope * eps, rel=1e-12)
+        assert est.entropy_tsallis(x, 1 - eps) == pytest.approx(h1, rel=1e-5)
+    assert est.entropy_renyi(x, 1 + 1e-12) == pytest.approx(h1, rel=1e-11)  # before: rel. error 1e-4
+
+
+# ------------------------------------------------------------------ KDE: chunked, interruptible, warns
+def test_kde_chunks_give_the_unchunked_values(monkeypatch):
+    import importlib
+
+    from estimators import _kernels
+
+    ent = importlib.import_module("estimators.entropy")  # the module (estimators.entropy is also a function)
+    rng = np.random.default_rng(5)
+    U = rng.standard_normal((203, 2))
+    ref_sum = _kernels.kde_loo_logsum(U, 0.4)
+    for work in (1, 7 * 203 * 2, 50 * 203 * 2, 10**9):  # 1, 7, 50 (not dividing 203) and all rows
+        monkeypatch.setattr(ent, "_KDE_CHUNK_WORK", work)
+        np.testing.assert_array_equal(ent._kde_loo_logsum_chunked(U, 0.4), ref_sum)
+    x = rng.standard_normal((203, 2))
+    monkeypatch.setattr(ent, "_KDE_CHUNK_WORK", 10**9)
+    h_one = est.entropy_kde(x)
+    monkeypatch.setattr(ent, "_KDE_CHUNK_WORK", 13 * 203 * 2)
+    assert est.entropy_kde(x) == pytest.approx(h_one, rel=1e-12, abs=0)
+
+
+def test_kde_warns_about_quadratic_cost_on_large_samples(monkeypatch):
+    import importlib
+
+    ent = importlib.import_module("estimators.entropy")
+    x = np.random.default_rng(6).standard_normal(400)
+    monkeypatch.setattr(ent, "_KDE_WARN_N", 300)
+    monkeypatch.setattr(ent, "_KDE_CHUNK_WORK", 40 * 400)  # 10 blocks: the estimate is timed
+    with pytest.warns(UserWarning, match=r"KDE entropy of 400 samples costs O\(N\^2\): 1\.6e\+05 kernel "
+                      r"evaluations \(about \d+ s on this machine\).*method='kl'"):
+        est.entropy_kde(x)
+    monkeypatch.setattr(ent, "_KDE_WARN_N", 400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.entropy_kde(x)

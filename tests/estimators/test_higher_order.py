@@ -645,3 +645,13 @@ def test_large_sets_use_the_inverse_route_and_agree():
     collinear[:, 19] = collinear[:, :19].sum(axis=1)
     with pytest.raises(ValueError, match="is singular"):
         o_information(collinear)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e160, 1e200])
+def test_ksg_o_information_does_not_depend_on_extreme_scales(scale):
+    """Standardising squared the raw values: beyond ~1e154 they overflowed (issue: extreme scales)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 3))
+    X[:, 2] += X[:, 0]
+    assert o_information(X * scale, method="ksg") == o_information(X, method="ksg")
+    assert total_correlation(X * scale, method="ksg") == total_correlation(X, method="ksg")

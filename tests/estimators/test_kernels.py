@@ -136,3 +136,25 @@ def test_heavy_tails_and_automatic_regime_match_reference(d):
     np.testing.assert_array_equal(_neighbors.kth_distance(X, 4), ref.kth_distances(X, 4))
     eps = ref.kth_distances(X, 4)
     np.testing.assert_array_equal(_neighbors.count_within(X, eps), ref.counts(X, eps))
+
+
+def test_kde_row_blocks_equal_the_one_call_kernel():
+    U = np.random.default_rng(7).standard_normal((157, 3))
+    full = _kernels.kde_loo_logsum(U, 0.3)
+    for start, stop in [(0, 157), (0, 1), (10, 47), (150, 157), (156, 157)]:
+        np.testing.assert_array_equal(_kernels.kde_loo_logsum_rows(U, 0.3, start, stop), full[start:stop])
+
+
+@pytest.mark.parametrize("per_column", [False, True])
+def test_pow2_rescale_is_exact_and_leaves_ordinary_data_alone(per_column):
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((50, 3))
+    same, e = _neighbors.pow2_rescale(X, per_column)
+    assert same is X and not e.any()
+    big = X * (np.array([1e300, 1.0, 1e-300]) if per_column else 1e300)
+    Y, e = _neighbors.pow2_rescale(big, per_column)
+    np.testing.assert_array_equal(np.ldexp(Y, e), big)  # exact round trip
+    peak = np.abs(Y).max(axis=0)[[0, 2]] if per_column else np.abs(Y).max()
+    assert np.all((peak >= 0.5) & (peak < 1.0))
+    if per_column:
+        assert e[1] == 0 and e[0] > 900 and e[2] < -900

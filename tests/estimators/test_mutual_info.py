@@ -340,3 +340,105 @@ def test_errors_name_the_argument(call, exc, match):
         warnings.simplefilter("ignore")
         with pytest.raises(exc, match=match):
             call()
+
+
+# ------------------------------------------------------------------ Ross: ties and negative values
+def _ross_tied_inputs(n=1000, seed=0):
+    """Constant x, a dead-ReLU-like layer (all zeros but five rows), and 60% zero rows; y independent."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    const = np.ones((n, 4))
+    dead = np.zeros((n, 8))
+    dead[:5] = rng.random((5, 8))
+    zero60 = rng.standard_normal((n, 3))
+    zero60[rng.random(n) < 0.6] = 0.0
+    return y, {"constant": const, "dead_relu": dead, "zero_60pct": zero60}
+
+
+@pytest.mark.parametrize("case,n_rep", [("constant", 999), ("dead_relu", 994), ("zero_60pct", 591)])
+def test_ross_refuses_repeated_rows_with_the_fix(case, n_rep):
+    # before: -4.55, -4.55 and -2.42 nats (with only a ties warning) for data independent of y
+    y, xs = _ross_tied_inputs()
+    with pytest.warns(UserWarning, match="heavy ties"):
+        with pytest.raises(ValueError, match=rf"x has repeated rows: {n_rep} of its 1000 rows") as exc:
+            est.mi_ross(xs[case], y)
+    msg = str(exc.value)
+    assert "noise=1e-10" in msg and "drop them" in msg and "dead features" in msg
+    with pytest.warns(UserWarning, match="heavy ties"), pytest.raises(ValueError, match="repeated rows"):
+        est.mutual_information(xs[case], y, method="labels")
+
+
+@pytest.mark.parametrize("case", ["constant", "dead_relu", "zero_60pct"])
+def test_ross_with_jitter_is_near_the_true_zero(case):
+    # x is independent of y (MI = 0); over 20 seeds the jittered estimates have sd 0.011-0.020
+    # nats at n = 1000, so 0.08 nats is four standard errors
+    y, xs = _ross_tied_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = est.mi_ross(xs[case], y, noise=1e-10, seed=0)
+    assert abs(v) < 0.08
+
+
+@pytest.mark.parametrize("case", ["constant", "dead_relu"])
+def test_mixed_on_constant_and_dead_features_is_near_zero(case):
+    # Gao et al.'s estimator handles the repeats: constant x gives psi(n) - psi(n-1) = 1/(n-1)
+    y, xs = _ross_tied_inputs()
+    v = est.mi_mixed(xs[case], y)
+    assert 0.0 <= v < 0.005
+    if case == "constant":
+        assert v == pytest.approx(1.0 / 999, rel=1e-9)
+
+
+def test_negative_estimates_beyond_noise_warn(monkeypatch):
+    from estimators import mutual_info as mi
+
+    terms = np.zeros(100)
+    with pytest.warns(UserWarning, match=r"is -0\.5 nats, negative beyond estimator noise .* never negative"):
+        mi._warn_negative(-0.5, terms, "the estimate", "Causes.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mi._warn_negative(-0.05, terms, "the estimate", "")  # within 0.1 nats: quiet
+        mi._warn_negative(-0.3, np.r_[np.zeros(5), 10.0 * np.ones(5)], "x", "")  # SE 1.6: quiet
+    # wired into the kNN estimators: with no tolerance, a slightly negative estimate warns
+    monkeypatch.setattr(mi, "NEG_WARN_NATS", 0.0)
+    monkeypatch.setattr(mi, "NEG_WARN_SE", 0.0)
+    rng = np.random.default_rng(2)  # independent x, y and labels; all three estimates < 0
+    x, y = rng.standard_normal(400), rng.standard_normal(400)
+    lab = rng.integers(0, 2, 400)
+    with pytest.warns(UserWarning, match="kNN MI estimate between x and the labels is"):
+        assert est.mi_ross(x, lab) < 0
+    with pytest.warns(UserWarning, match="the KSG CMI estimate is"):
+        est.cmi_ksg(x, y, lab + 0.1 * rng.standard_normal(400))
+    with pytest.warns(UserWarning, match="the KSG MI estimate is"):
+        assert est.mi_ksg(x, y) < 0
+    with pytest.warns(UserWarning, match="the mixed kNN MI estimate is"):
+        est.mi_mixed(x, y)
+
+
+# ------------------------------------------------------------------ extreme scales
+SCALES = [1e155, 1e-155, 1e-170, 1e300, 1e-300]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_knn_mi_estimates_do_not_depend_on_scale(scale):
+    # before: at 1e155 and 1e300 the standard deviation overflowed, the standardised data were all 0
+    # ("99.7% ties", then a ValueError); mi_ross returned -5.2 nats
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 2))
+    a, b = x[:, 0], x[:, 0] + x[:, 1]
+    lab = rng.integers(0, 3, 2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert est.mi_ksg(a * scale, b * scale) == est.mi_ksg(a, b)
+        assert est.mi_ksg(a * scale, b / scale) == est.mi_ksg(a, b)  # standardised per variable
+        assert est.mi_ksg(a * scale, b * scale, standardize=False) == est.mi_ksg(a, b, standardize=False)
+        assert est.mi_ksg(a * scale, b * scale, variant=2) == est.mi_ksg(a, b, variant=2)
+        assert est.mi_mixed(a * scale, b * scale) == est.mi_mixed(a, b)
+        assert est.mi_ross(x * scale, lab) == est.mi_ross(x, lab)
+        assert est.mi_ross(x * scale, lab, metric="euclidean") == est.mi_ross(x, lab, metric="euclidean")
+        assert est.mi_binned(a * scale, b * scale) == est.mi_binned(a, b)
+        assert est.cmi_ksg(a * scale, x[:, 1] * scale, b * scale) == est.cmi_ksg(a, x[:, 1], b)
+        assert est.mi_gaussian(a * scale, b * scale) == pytest.approx(est.mi_gaussian(a, b), abs=1e-14)
+        z = b + rng.standard_normal(2000)
+        assert est.cmi_gaussian(a * scale, x[:, 1], z / scale) == pytest.approx(
+            est.cmi_gaussian(a, x[:, 1], z), abs=1e-14)

@@ -408,3 +408,26 @@ def test_bad_inputs():
         mine(x[:3], y[:3])
     with pytest.raises(ValueError, match="different devices"):
         mine(torch.tensor(x), torch.empty(100, 3, device="meta"))
+
+
+# ------------------------------------------------------------------ diverged fits never return huge numbers
+@pytest.mark.parametrize("fn", ESTIMATORS, ids=lambda f: f.__name__)
+def test_lr_1e6_raises_diverged_instead_of_a_huge_number(fn):
+    # before: mine -2e21, mi_infonce -1.5e17, mi_smile 2.2e5 nats (with at most a "not flattened" warning)
+    from estimators.neural import TrainingDivergedError
+
+    x, y = _pairs(400, seed=30, d=1)
+    with pytest.raises(TrainingDivergedError, match=r"diverged.*lower lr \(now 1e\+06"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the step budget ran out as well
+            fn(x, y, seed=0, lr=1e6, max_steps=150, eval_every=50)
+    assert issubclass(TrainingDivergedError, RuntimeError)
+
+
+def test_plausible_range_of_the_held_out_estimate():
+    lo, hi, why = neural._plausible_range("mine", 1000, 64)
+    assert lo == pytest.approx(-math.log(1000)) and hi == pytest.approx(2 * math.log(1000) + 10)
+    assert "constant critic scores 0" in why
+    lo, hi, why = neural._plausible_range("infonce", 1000, 64)
+    assert hi == pytest.approx(math.log(64)) and "ln 64" in why
+    assert neural._plausible_range("nwj", 2, 2)[0] == -1.0

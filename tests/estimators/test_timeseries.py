@@ -721,3 +721,46 @@ def test_surrogate_errors():
         surrogate_test("mi", x, x, seed=1.5)
     with pytest.raises(ValueError, match="non-finite"):
         surrogate_test(lambda s, t: float("nan"), x, x, n_surrogates=3)
+
+
+# ------------------------------------------------------------------ TE on tied data: TE advice
+def test_ksg_te_on_tied_series_gives_te_advice():
+    # before: "x, y and z have repeated points ... use method='mixed'", which is no TE method
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 3, 500).astype(float)
+    tgt = np.r_[0.0, src[:-1]]
+    with pytest.warns(UserWarning, match=r"the series have heavy ties \(.*target 99\.4%.*method='discrete'"):
+        with pytest.raises(ValueError, match=r"source and target have repeated points: for 499 of the 499 "
+                           r"embedded samples") as exc:
+            transfer_entropy(src, tgt)
+    msg = str(exc.value)
+    assert "method='discrete'" in msg and "method='ordinal'" in msg and "noise=1e-10" in msg
+    assert "mixed" not in msg and "'ross'" not in msg
+    # the advice works: jitter or the discrete method give ln 3 for this copy
+    assert transfer_entropy(src, tgt, noise=1e-10, seed=0) == pytest.approx(math.log(3), abs=0.05)
+    assert transfer_entropy(src.astype(int), tgt.astype(int), method="discrete") == pytest.approx(
+        math.log(3), abs=0.02)
+
+
+def test_ksg_te_equals_cmi_ksg_of_the_embedding_at_any_scale():
+    te_ksg = ts.te_ksg
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(2000)
+    y = np.r_[0.0, 0.8 * x[:-1]] + 0.6 * rng.standard_normal(2000)
+    fut, sp, past = y[2:, None], np.c_[x[1:-1], x[:-2]], np.c_[y[1:-1], y[:-2]]
+    want = cmi_ksg(fut, sp, past, noise=1e-10, seed=3)
+    assert te_ksg(x, y, history=2, source_history=2, noise=1e-10, seed=3) == want
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert te_ksg(x * 1e300, y * 1e-300) == te_ksg(x, y)  # before: ValueError ("repeated points")
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e200, 1e307, 1e-310])
+def test_weighted_permutation_entropy_at_extreme_scales(scale):
+    # before: RuntimeWarning (inf / inf) at 1e307, "x is constant over every window" at 1e-310
+    x = np.random.default_rng(2).standard_normal(300)
+    want = permutation_entropy(x, weighted=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert permutation_entropy(x * scale, weighted=True) == pytest.approx(want, rel=1e-12)
+        np.testing.assert_allclose(permutation_entropy(np.vstack([x, x * scale]), weighted=True), want, rtol=1e-12)
