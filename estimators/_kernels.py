@@ -302,43 +302,11 @@ def count_sorted_1d(s, q, radii, strict):
 
 
 @njit(cache=True, parallel=True)
-def kde_loo_logsum(U, h):
-    """log sum_{j != i} exp(-|u_i - u_j|^2 / (2 h^2)) for every row i (leave-one-out)."""
-    n, d = U.shape
-    out = np.empty(n)
-    inv = 1.0 / (2.0 * h * h)
-    for i in prange(n):
-        m = -np.inf
-        for j in range(n):
-            if j != i:
-                s = 0.0
-                for c in range(d):
-                    v = U[i, c] - U[j, c]
-                    s += v * v
-                e = -s * inv
-                if e > m:
-                    m = e
-        if m == -np.inf:
-            out[i] = -np.inf
-            continue
-        acc = 0.0
-        for j in range(n):
-            if j != i:
-                s = 0.0
-                for c in range(d):
-                    v = U[i, c] - U[j, c]
-                    s += v * v
-                acc += np.exp(-s * inv - m)
-        out[i] = m + np.log(acc)
-    return out
-
-
-@njit(cache=True, parallel=True)
 def kde_loo_logsum_rows(U, h, start, stop):
     """``kde_loo_logsum(U, h)[start:stop]``: rows ``start .. stop-1`` against all samples.
 
-    The same arithmetic in the same order as :func:`kde_loo_logsum`, so the values are
-    identical; callers loop over row blocks so that each call is short.
+    Callers loop over row blocks so that each call is short (Ctrl-C is seen between calls);
+    every row's value is independent of the blocking.
     """
     n, d = U.shape
     out = np.empty(stop - start)
@@ -368,3 +336,9 @@ def kde_loo_logsum_rows(U, h, start, stop):
                 acc += np.exp(-s * inv - m)
         out[r] = m + np.log(acc)
     return out
+
+
+@njit(cache=True)
+def kde_loo_logsum(U, h):
+    """log sum_{j != i} exp(-|u_i - u_j|^2 / (2 h^2)) for every row i (leave-one-out)."""
+    return kde_loo_logsum_rows(U, h, 0, U.shape[0])
