@@ -429,5 +429,5 @@ def test_plausible_range_of_the_held_out_estimate():
     assert lo == pytest.approx(-math.log(1000)) and hi == pytest.approx(2 * math.log(1000) + 10)
     assert "constant critic scores 0" in why
     lo, hi, why = neural._plausible_range("infonce", 1000, 64)
-    assert hi == pytest.approx(math.log(64)) and "ln 64" in why
+    assert math.log(64) < hi <= math.log(64) + 1e-3 and "ln 64" in why  # ln B, plus float32 round-off
     assert neural._plausible_range("nwj", 2, 2)[0] == -1.0
