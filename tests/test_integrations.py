@@ -55,6 +55,14 @@ def test_lightning_probe_callback_writes_run_directory(tmp_path):
     assert man["probe_steps"] == 2 and _no_hooks(model)
     with pytest.raises(TypeError, match="model="):
         ProbeCallback(model=model, layers="head")
+    # a second fit with the same callback (more steps) continues its own run directory
+    trainer2 = L.Trainer(max_steps=14, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, callbacks=[cb],
+                         default_root_dir=tmp_path)
+    trainer2.fit(model, loader)
+    assert sorted({r["step"] for r in read_metrics(tmp_path / "run")}) == [4, 8, 12]
+    man2 = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert man2["previous_runs"][0]["probe_steps"] == 2 and man2["probe_steps"] == 3
 
 
 def test_hf_trainer_probe_callback_writes_run_directory(tmp_path):
