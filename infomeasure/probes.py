@@ -442,7 +442,7 @@ class Probes:
     elsewhere (``nn.LSTM``, ``nn.TransformerEncoderLayer`` or ``nn.MultiheadAttention`` with
     PyTorch's default ``batch_first=False`` give ``(sequence, batch, features)``) is measured along
     its batch axis: the axis the module declares (``batch_first``), else the only axis whose length
-    is the probe batch size. An output with no such axis, or with several and none of them axis 0,
+    is the probe batch size (with a warning, once per layer). An output with no such axis, or with several and none of them axis 0,
     gives an error row that says to pass ``output=`` (a function returning a batch-first tensor).
 
     **One run, one object.** A closed ``Probes`` (its ``with`` block ended, or :meth:`close` was
@@ -765,10 +765,12 @@ class Probes:
                     ax = batch_axis(t.shape, cap.get("batch"), declared, f"layer {name!r}") if t.ndim else 0
                     if ax:
                         t = t.movedim(ax, 0)
-                        if name not in self._axis_notes:
+                        if declared is not False and name not in self._axis_notes:  # inferred, not declared
                             self._axis_notes.add(name)
-                            warnings.warn(f"layer {name!r}: the batch is on axis {ax} of its output (a sequence-first "
-                                          "layer); it is measured along that axis", UserWarning, stacklevel=2)
+                            warnings.warn(f"layer {name!r}: axis {ax} of its output {tuple(t.movedim(0, ax).shape)} is "
+                                          "the only one of the probe batch size, so it is taken as the batch axis; "
+                                          "pass output= a function returning a batch-first tensor if that is wrong",
+                                          UserWarning, stacklevel=2)
                     if tap_samples is not None:
                         out_rows = t.shape[0]
                         idx = _spread(out_rows, tap_samples)

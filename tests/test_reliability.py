@@ -193,7 +193,8 @@ def test_sequence_first_layers_are_measured_along_the_batch(tmp_path):
     model = _SeqFirst()
     x = torch.randn(48, 7, 3)  # 48 sequences of 7 steps
     y = torch.arange(48) % 3
-    with pytest.warns(UserWarning, match="the batch is on axis 1"):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*batch axis")  # declared batch_first=False: no guess, no warning
         with Probes(model, ["encoder", "lstm"], measures=["rankme", "mi_labels"], every=1, probe_data=(x, y)) as p:
             p.step(0)
     assert {r["n_samples"] for r in p.results} == {48} and not [r for r in p.results if r["error"]]
@@ -211,6 +212,21 @@ def test_sequence_first_layers_are_measured_along_the_batch(tmp_path):
         def forward(self, x):  # x (48, 6)
             return self.inner(x[None, :, None, :1].expand(2, 48, 48, 1))
 
+    class Guessed(torch.nn.Module):  # a custom sequence-first block that declares nothing
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Identity()
+
+        def forward(self, x):  # x (48, 7, 3) -> (7, 48, 3)
+            return self.inner(x.transpose(0, 1))
+
+    with pytest.warns(UserWarning, match=r"axis 1 of its output \(7, 48, 3\) is the only one of the probe batch size") as rec:
+        with Probes(Guessed(), ["inner"], measures=["rankme"], every=1, probe_data=x) as pg:
+            pg.step(0)
+            pg.step(1)
+    assert sum("probe batch size" in str(w.message) for w in rec) == 1  # once per layer
+    assert [r["n_samples"] for r in pg.results] == [48, 48]
+    assert pg.results[0]["value"] == pytest.approx(im.rankme(x.mean(1).double().numpy()), rel=1e-5)
     with Probes(Ambiguous(), ["inner"], measures=["rankme"], every=1, probe_data=torch.randn(48, 6)) as p2:
         p2.step(0)
     assert "batch axis is ambiguous" in p2.results[0]["error"] and p2.results[0]["value"] is None
