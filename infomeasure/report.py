@@ -226,9 +226,9 @@ def _input_files(source) -> list[str]:
             files += [os.path.join(snaps, n) for n in os.listdir(snaps)]
         return files
     files = []
-    for root, _dirs, names in os.walk(path):
-        if root.count(os.sep) - path.count(os.sep) > 1:  # the folder and its batch folders
-            continue
+    for root, dirs, names in os.walk(path):
+        if os.path.normpath(root) != os.path.normpath(path):
+            dirs[:] = []  # the folder and its batch folders, no deeper
         files += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in _SUFFIXES]
     return files
 

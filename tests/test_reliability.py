@@ -458,3 +458,16 @@ def test_run_directory_files_that_are_fifos_are_refused(tmp_path, capsys, name):
     assert f"{name} is not a regular file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not a regular file"):
         RunDir(run, {}, resume=True)
+
+
+def test_atomic_writes_keep_ordinary_file_permissions(tmp_path):
+    run = _run(tmp_path)
+    out = tmp_path / "r.html"
+    report(run, out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~mask)  # not mkstemp's 0600
+    assert ((run / "manifest.json").stat().st_mode & 0o777) == (0o666 & ~mask)
+    os.chmod(out, 0o640)
+    report(run, out)  # rewriting keeps the mode the user set
+    assert (out.stat().st_mode & 0o777) == 0o640
