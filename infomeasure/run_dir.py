@@ -183,6 +183,14 @@ class RunDir:
         if previous is not None:
             earlier = list(previous.pop("previous_runs", []) or [])
             self.manifest["previous_runs"] = [*earlier, previous]
+            changed = [k for k in ("layers", "measures", "reduce", "probe_samples")
+                       if k in previous and k in manifest and json.dumps(previous[k], default=repr)
+                       != json.dumps(manifest[k], default=repr)]
+            if changed:
+                warnings.warn(
+                    f"resuming {self.path} with different {', '.join(changed)} than the run it continues; "
+                    "metrics.jsonl will mix both configurations (start a new run_dir to keep them apart)",
+                    UserWarning, stacklevel=3)
         if resume and os.path.exists(metrics):
             cut = _repair_partial_line(metrics)
             if cut:

@@ -471,3 +471,15 @@ def test_atomic_writes_keep_ordinary_file_permissions(tmp_path):
     os.chmod(out, 0o640)
     report(run, out)  # rewriting keeps the mode the user set
     assert (out.stat().st_mode & 0o777) == 0o640
+
+
+def test_resuming_with_another_configuration_warns(tmp_path):
+    run = _run(tmp_path)
+    x, y = _probe_set()
+    with pytest.warns(UserWarning, match=r"different layers, measures than the run it continues"):
+        Probes(_mlp(), ["0"], measures=["von_neumann_entropy"], every=1, probe_data=(x, y), run_dir=run,
+               resume=True).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same configuration resumes quietly
+        Probes(_mlp(), ["0"], measures=["von_neumann_entropy"], every=1, probe_data=(x, y), run_dir=run,
+               resume=True).close()
