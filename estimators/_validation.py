@@ -46,6 +46,8 @@ __all__ = [
     "warn_undersampled",
     "warn_ties",
     "standardize_columns",
+    "pow2_exponents",
+    "pow2_rescale",
     "add_noise",
     "check_noise",
     "compact_codes",
@@ -317,6 +319,40 @@ def warn_ties(X: np.ndarray, name: str, threshold: float = 0.05) -> None:
         )
 
 
+# Data whose largest magnitude lies within 2**-SAFE_LOG2 .. 2**SAFE_LOG2 are used as they are:
+# squared distances and variances of such data neither overflow nor underflow in float64.
+SAFE_LOG2 = 64
+
+
+def pow2_exponents(X: np.ndarray, per_column: bool = False) -> np.ndarray:
+    """Exponents ``e`` such that ``X * 2**-e`` has its largest magnitude in [0.5, 1).
+
+    One exponent per column (``per_column``) or one for the whole array (shape ``(1,)``).
+    Exponents are 0 where the magnitude already lies within ``2**±SAFE_LOG2`` (and for
+    all-zero columns), so ordinary data are never touched.
+    """
+    m = np.abs(X).max(axis=0) if per_column else np.array([np.abs(X).max()])
+    e = np.frexp(m)[1].astype(np.int64)  # m = f * 2**e with f in [0.5, 1)
+    e[(m == 0) | (np.abs(e) <= SAFE_LOG2)] = 0
+    return e
+
+
+def pow2_rescale(X: np.ndarray, per_column: bool = False):
+    """``(X * 2**-e, e)`` with ``e`` from :func:`pow2_exponents`.
+
+    Multiplying by a power of two is exact in floating point (unless a value falls
+    into the subnormal range), and so are the sums, differences, products and
+    square roots computed from the rescaled data (each is the original one times a
+    power of two): kNN counts, orderings and Cholesky factors do not change. This
+    keeps data at scales such as 1e±155 .. 1e±300 away from overflow and
+    underflow of squared distances and variances.
+    """
+    e = pow2_exponents(X, per_column)
+    if not e.any():
+        return X, e
+    return np.ascontiguousarray(np.ldexp(X, -e)), e
+
+
 def standardize_columns(X: np.ndarray) -> np.ndarray:
     """Divide each column by its standard deviation (constant columns are left as they are).
 
@@ -324,9 +360,7 @@ def standardize_columns(X: np.ndarray) -> np.ndarray:
     floating point), so the squares inside the standard deviation neither overflow (values beyond
     about 1e154) nor underflow (below about 1e-154).
     """
-    peak = np.abs(X).max(axis=0)
-    _, e = np.frexp(np.where(peak > 0, peak, 1.0))
-    X = np.ldexp(X, -e.astype(np.int64))
+    X = pow2_rescale(X, per_column=True)[0]  # bit-identical result; ordinary data are not touched
     sd = X.std(axis=0)
     sd[sd == 0] = 1.0
     return X / sd

@@ -23,6 +23,7 @@ from ._validation import (
     to_base,
     warn,
     warn_undersampled,
+    pow2_rescale,
 )
 
 __all__ = [
@@ -86,7 +87,7 @@ def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) ->
             f"{name} has {n} samples for {d} dimensions; the Gaussian estimator needs more "
             "samples than dimensions (the sample covariance is singular otherwise)"
         )
-    X, e = _neighbors.pow2_rescale(X, per_column=True)
+    X, e = pow2_rescale(X, per_column=True)
     C = np.atleast_2d(np.cov(X, rowvar=False))
     try:
         L = np.linalg.cholesky(C)
@@ -118,7 +119,7 @@ def _prepare_knn_input(x, name: str, k: int, noise: float, seed, what: str):
 
     kNN entropies obey H(a X) = H(X) + d log|a|: the caller adds ``d * e * log 2``.
     """
-    X, e = _neighbors.pow2_rescale(as_samples(x, name))
+    X, e = pow2_rescale(as_samples(x, name))
     noise = check_noise(noise)
     if X.shape[1] > 1 and X.shape[0] > 1 and not noise:
         const = np.flatnonzero(np.ptp(X, axis=0) == 0)
@@ -446,7 +447,7 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
     warn_undersampled(n, d, "KDE entropy")
     # H(D X) = H(X) + log|det D| for the diagonal power-of-two D (exact): keeps the
     # covariance of data at extreme scales finite and nonzero
-    X, e = _neighbors.pow2_rescale(X, per_column=True)
+    X, e = pow2_rescale(X, per_column=True)
     logdet = _gaussian_logdet(X, "x")
     C = np.atleast_2d(np.cov(X, rowvar=False))
     L = np.linalg.cholesky(C)

@@ -27,6 +27,8 @@ from ._validation import (
     standardize_columns,
     to_base,
     warn,
+    pow2_exponents,
+    pow2_rescale,
 )
 from .entropy import _counts, _gaussian_logdet, _plugin_entropy_counts
 
@@ -123,9 +125,9 @@ def _rescale_inputs(arrays: dict, standardize: bool) -> dict:
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be True or False; got {standardize!r}")
     if standardize:
-        return {name: _neighbors.pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
+        return {name: pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
     peak = np.array([[float(np.abs(X).max()) for X in out.values()]])
-    e = _neighbors.pow2_exponents(peak)
+    e = pow2_exponents(peak)
     if e.any():
         out = {name: np.ldexp(X, -e) for name, X in out.items()}
     return out

@@ -35,7 +35,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _neighbors, _ordinal
+from . import _ordinal
 from ._registry import MethodRegistry
 from ._validation import (
     _is_torch_tensor,
@@ -55,6 +55,7 @@ from ._validation import (
     to_base,
     warn,
     warn_undersampled,
+    pow2_rescale,
 )
 from .mutual_info import (
     MI_METHODS,
@@ -201,7 +202,7 @@ def _ordinal_probs(S: np.ndarray, order: int, delay: int, weighted: bool, name: 
         # Window variances of series beyond about 1e154 overflow and below 1e-154 underflow;
         # dividing each series by a power of two (exact) leaves the patterns and the
         # normalised weights unchanged.
-        S = np.ascontiguousarray(_neighbors.pow2_rescale(S.T, per_column=True)[0].T)
+        S = np.ascontiguousarray(pow2_rescale(S.T, per_column=True)[0].T)
     codes, weights, tied = _ordinal.ordinal_codes(
         S, order, delay, weighted, _ordinal.BLOCK, n_pat if dense else 0
     )

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from estimators import _kernels, _neighbors
+from estimators._validation import pow2_rescale
 from tests import reference as ref
 
 METRICS = ["chebyshev", "euclidean"]
@@ -149,10 +150,10 @@ def test_kde_row_blocks_equal_the_one_call_kernel():
 def test_pow2_rescale_is_exact_and_leaves_ordinary_data_alone(per_column):
     rng = np.random.default_rng(8)
     X = rng.standard_normal((50, 3))
-    same, e = _neighbors.pow2_rescale(X, per_column)
+    same, e = pow2_rescale(X, per_column)
     assert same is X and not e.any()
     big = X * (np.array([1e300, 1.0, 1e-300]) if per_column else 1e300)
-    Y, e = _neighbors.pow2_rescale(big, per_column)
+    Y, e = pow2_rescale(big, per_column)
     np.testing.assert_array_equal(np.ldexp(Y, e), big)  # exact round trip
     peak = np.abs(Y).max(axis=0)[[0, 2]] if per_column else np.abs(Y).max()
     assert np.all((peak >= 0.5) & (peak < 1.0))
