@@ -295,7 +295,7 @@ def _tensors_of(probe_data, model):
             return y
         arr = np.asarray(y)
         if arr.dtype.kind in "OUS":
-            raise TypeError(f"probe labels must be numbers (class ids); got {arr.dtype} values such as {arr.flat[0]!r}. "
+            raise TypeError(f"probe labels must be numbers (class ids); got {arr.dtype} values such as {str(arr.flat[0])!r}. "
                             "Encode them, e.g. labels = np.unique(labels, return_inverse=True)[1]")
         return torch.as_tensor(arr)
 
