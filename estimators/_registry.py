@@ -2,11 +2,17 @@
 
 Each front function (``entropy``, ``mutual_information``, ...) owns one
 registry; ``method=`` is resolved through it, and a callable may be passed
-instead of a name.
+instead of a name. The registry's home module declares every method: its own
+functions with :meth:`MethodRegistry.register`, methods of other families
+(e.g. the neural bounds of mutual information) with
+:meth:`MethodRegistry.declare`, resolved on first use, so that a registry is
+complete without importing the other families and no module fills another's
+registry as a side effect of being imported.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Callable
 
@@ -33,6 +39,21 @@ class MethodRegistry:
 
         return deco
 
+    def declare(self, name: str, target: str, *aliases: str) -> None:
+        """Declare method ``name`` implemented by ``target`` (``"module:function"`` in this package).
+
+        The module is imported when the method is first resolved.
+        """
+        self.register(name, *aliases)(target)
+
+    def _load(self, key: str) -> Callable:
+        func = self._funcs[key]
+        if isinstance(func, str):
+            module, attr = func.split(":")
+            func = getattr(importlib.import_module(module, __package__), attr)
+            self._funcs[key] = func
+        return func
+
     @staticmethod
     def _normalise(name: str) -> str:
         return name.strip().lower().replace("-", "_").replace(" ", "_")
@@ -58,7 +79,7 @@ class MethodRegistry:
         key = self._normalise(method)
         key = self._aliases.get(key, key)
         try:
-            return self._funcs[key]
+            return self._load(key)
         except KeyError:
             raise ValueError(
                 f"unknown method {method!r} for {self.quantity}; valid methods: {self._valid()}"

@@ -26,7 +26,7 @@ from ._validation import (
     to_base,
     warn,
 )
-from .mutual_info import MI_METHODS, _bin_codes
+from .mutual_info import _bin_codes
 from .spectral import _as_matrix, _check_sigma, _eigvalsh, _gaussian_gram, _is_t, _max_abs, _times_pow2
 
 __all__ = [
@@ -398,7 +398,6 @@ def _dsmi_labels(y, n_bins: int, discrete, rng) -> np.ndarray:
     return np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
-@MI_METHODS.register("dsmi", "diffusion_spectral", "diffusion")
 def diffusion_spectral_mutual_information(
     Z,
     y,

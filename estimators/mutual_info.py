@@ -930,3 +930,12 @@ def conditional_mutual_information(x, y, z, method="ksg", *, base=None, **kwargs
     1.0
     """
     return CMI_METHODS.call(method, x, y, z, base=base, **kwargs)
+
+
+# methods of mutual_information implemented by other families (imported on first use)
+MI_METHODS.declare("matrix", ".spectral:mi_matrix", "matrix_renyi", "renyi_matrix")
+MI_METHODS.declare("dsmi", ".diffusion:diffusion_spectral_mutual_information", "diffusion_spectral", "diffusion")
+MI_METHODS.declare("mine", ".neural:mi_mine", "dv_ema")
+MI_METHODS.declare("nwj", ".neural:mi_nwj", "nguyen_wainwright_jordan")
+MI_METHODS.declare("infonce", ".neural:mi_infonce", "nce", "info_nce", "cpc")
+MI_METHODS.declare("smile", ".neural:mi_smile")

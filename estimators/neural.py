@@ -36,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import _check_shape, _is_torch_tensor, as_samples, check_rng, log_base, warn
-from .mutual_info import MI_METHODS
 
 __all__ = [
     "mine",
@@ -708,7 +707,6 @@ _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Cou
     normal: on the evaluation of mutual information estimators", NeurIPS 2023."""
 
 
-@MI_METHODS.register("mine", "dv_ema")
 @_doc(
     r"""MINE: Donsker--Varadhan estimate of mutual information with the moving-average gradient.
 
@@ -792,7 +790,6 @@ def mi_mine(
 mine = mi_mine
 
 
-@MI_METHODS.register("nwj", "nguyen_wainwright_jordan")
 @_doc(
     r"""NWJ: the Nguyen--Wainwright--Jordan (f-divergence) estimate of mutual information.
 
@@ -856,7 +853,6 @@ def mi_nwj(
     return _fit(**_collect(locals(), bound="nwj", tau=math.inf, ema=0.01))
 
 
-@MI_METHODS.register("infonce", "nce", "info_nce", "cpc")
 @_doc(
     r"""InfoNCE: the contrastive (CPC) estimate of mutual information, at most ln(batch_size).
 
@@ -930,7 +926,6 @@ def mi_infonce(
     return _fit(**_collect(locals(), bound="infonce", tau=math.inf, ema=0.01))
 
 
-@MI_METHODS.register("smile")
 @_doc(
     r"""SMILE: the DV estimate with its partition term clipped to [e^-tau, e^tau] (Song & Ermon 2020).
 

@@ -62,7 +62,6 @@ from ._validation import (
     to_base,
     warn,
 )
-from .mutual_info import MI_METHODS
 
 __all__ = [
     "GramSpectrum",
@@ -1026,7 +1025,6 @@ def matrix_joint_entropy(variables, alpha=1.0, *, kernel="gaussian", sigma=None,
     return to_base(_renyi_of_matrix(_hadamard_normalized(mats), alpha), base)
 
 
-@MI_METHODS.register("matrix", "matrix_renyi", "renyi_matrix")
 def mi_matrix(x, y, *, alpha=1.0, kernel="gaussian", sigma=None, base=None) -> float:
     r"""Matrix-based Rényi α-order mutual information (Sánchez Giraldo et al. 2015).
 
