@@ -20,6 +20,7 @@ import numpy as np
 from ._validation import compact_codes, pair_codes
 
 __all__ = [
+    "bin_codes",
     "check_correction",
     "cmi_codes",
     "compact_codes",
@@ -107,3 +108,20 @@ def cmi_codes(cx, cy, cz, correction=None) -> float:
         - h_codes(cz, correction)
     )
     return max(val, 0.0) if correction is None else val
+
+
+def bin_codes(X: np.ndarray, bins: int, strategy: str) -> np.ndarray:
+    """Per-column bin indices of X, combined into one code per row."""
+    cols = []
+    for j in range(X.shape[1]):
+        v = X[:, j]
+        if strategy == "uniform":
+            lo, hi = v.min(), v.max()
+            if hi == lo:
+                cols.append(np.zeros(v.size, dtype=np.int64))
+                continue
+            edges = np.linspace(lo, hi, bins + 1)[1:-1]
+        else:
+            edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+        cols.append(np.searchsorted(edges, v, side="right").astype(np.int64))
+    return joint_codes(*cols)

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from scipy.special import digamma
+
 from . import _kernels
+from ._validation import as_samples, pow2_exponents, pow2_rescale, prepare_continuous, warn
 
 BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
 GRID_MAX_D = 3
@@ -198,3 +201,126 @@ def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> n
     if strict:
         c[radii <= 0] = 0
     return c
+
+
+# ----------------------------------------------------------------------------------------------
+# KSG and Frenzel--Pompe sums on prepared arrays (shared by MI, CMI, TE and the O-information)
+# ----------------------------------------------------------------------------------------------
+import math  # noqa: E402
+
+# ----------------------------------------------------------------------------------------------
+# KSG
+# ----------------------------------------------------------------------------------------------
+class RepeatedPointsError(ValueError):
+    """Repeated points in the joint space of a KSG estimate (callers may re-word the advice)."""
+
+    def __init__(self, message: str, n_zero: int):
+        super().__init__(message)
+        self.n_zero = n_zero
+
+
+def check_joint_radii(eps: np.ndarray, names: str) -> None:
+    """KSG needs a positive k-th neighbour distance in the joint space for every sample."""
+    n_zero = int(np.count_nonzero(eps <= 0))
+    if n_zero:
+        raise RepeatedPointsError(
+            f"{names} have repeated points: for {n_zero} sample(s) the k-th neighbour in the joint "
+            "space is at distance 0, where the KSG estimator is undefined. For discrete or "
+            "partly discrete data use method='mixed' (or 'discrete' / 'ross'); for continuous "
+            "data recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)",
+            n_zero,
+        )
+
+
+def rescale_inputs(arrays: dict, standardize: bool) -> dict:
+    """Validate ``arrays`` and divide them by powers of two when at an extreme scale.
+
+    With ``standardize`` every column is later divided by its standard deviation, so each
+    column gets its own power of two (the standardised values are then bit for bit the
+    same). Without it the max-norm compares the variables' raw scales, so all of them
+    share one power of two (distances scale exactly, counts are unchanged). Either way
+    the estimate equals that of the data at an ordinary scale, instead of overflowing
+    (variances of values beyond about 1e154) or underflowing (below about 1e-154).
+    """
+    out = {name: as_samples(a, name) for name, a in arrays.items()}
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    if standardize:
+        return {name: pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
+    peak = np.array([[float(np.abs(X).max()) for X in out.values()]])
+    e = pow2_exponents(peak)
+    if e.any():
+        out = {name: np.ldexp(X, -e) for name, X in out.items()}
+    return out
+
+
+def prepare_scaled(arrays: dict, *, k, standardize, noise, seed, what):
+    """:func:`prepare_continuous` after :func:`rescale_inputs` (scale-safe kNN inputs)."""
+    return prepare_continuous(
+        rescale_inputs(arrays, standardize), k=k, standardize=standardize, noise=noise, seed=seed,
+        what=what,
+    )
+
+
+# A kNN MI or CMI estimate below -max(NEG_WARN_NATS, NEG_WARN_SE * standard error) warns.
+NEG_WARN_NATS = 0.1
+
+
+NEG_WARN_SE = 3.0
+
+
+def warn_negative(value: float, terms: np.ndarray, what: str, causes: str) -> None:
+    """Warn when an estimate is negative beyond estimator noise (MI and CMI are never negative).
+
+    ``terms`` are the per-sample terms whose mean is the estimate; their standard error
+    ``std / sqrt(N)`` is the noise scale (neighbouring terms are correlated, so this is
+    a rough scale, hence the generous multiple).
+    """
+    n = terms.size
+    se = float(np.std(terms)) / math.sqrt(n) if n > 1 else math.inf
+    if value < -max(NEG_WARN_NATS, NEG_WARN_SE * se):
+        warn(
+            f"{what} is {value:.3g} nats, negative beyond estimator noise (standard error about "
+            f"{se:.2g} nats); the true value is never negative, so this estimate is not "
+            f"trustworthy. {causes}"
+        )
+
+
+KSG_NEG_CAUSES = (
+    "Likely causes: heavy ties or discrete values (use method='mixed', or noise=1e-10), too few "
+    "samples for the dimension, or strongly non-uniform densities; compare against shuffled data"
+)
+
+
+def ksg_terms(X: np.ndarray, Y: np.ndarray, k: int, variant: int):
+    """KSG estimator 1 or 2 on prepared arrays: (estimate in nats, per-sample count terms)."""
+    n = X.shape[0]
+    J = np.ascontiguousarray(np.hstack([X, Y]))
+    if variant == 1:
+        eps = kth_distance(J, k, "chebyshev")
+        check_joint_radii(eps, "x and y")
+        nx = count_within(X, eps, strict=True)
+        ny = count_within(Y, eps, strict=True)
+        t = digamma(nx + 1) + digamma(ny + 1)
+        return float(digamma(k) + digamma(n) - np.mean(t)), t
+    dist, idx = knn(J, k, "chebyshev")
+    check_joint_radii(dist[:, k - 1], "x and y")
+    ex = np.abs(X[idx] - X[:, None, :]).max(axis=(1, 2))
+    ey = np.abs(Y[idx] - Y[:, None, :]).max(axis=(1, 2))
+    nx = count_within(X, ex, strict=False)
+    ny = count_within(Y, ey, strict=False)
+    t = digamma(nx) + digamma(ny)
+    return float(digamma(k) - 1.0 / k + digamma(n) - np.mean(t)), t
+
+
+def cmi_ksg_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int, names: str = "x, y and z"):
+    """Frenzel--Pompe CMI on prepared arrays: (estimate in nats, per-sample count terms)."""
+    J = np.ascontiguousarray(np.hstack([X, Y, Z]))
+    eps = kth_distance(J, k, "chebyshev")
+    check_joint_radii(eps, names)
+    nxz = count_within(np.ascontiguousarray(np.hstack([X, Z])), eps, strict=True)
+    nyz = count_within(np.ascontiguousarray(np.hstack([Y, Z])), eps, strict=True)
+    nz = count_within(Z, eps, strict=True)
+    terms = digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)
+    return float(digamma(k) - np.mean(terms)), terms
+

@@ -26,7 +26,7 @@ from ._validation import (
     to_base,
     warn,
 )
-from .mutual_info import _bin_codes
+from ._discrete import bin_codes
 from .spectral import _as_matrix, _check_sigma, _eigvalsh, _gaussian_gram, _is_t, _max_abs, _times_pow2
 
 __all__ = [
@@ -390,7 +390,7 @@ def _dsmi_labels(y, n_bins: int, discrete, rng) -> np.ndarray:
         return as_labels(arr, "y")
     Y = as_samples(arr, "y")
     if Y.shape[1] == 1:
-        return _bin_codes(Y, n_bins, "uniform")
+        return bin_codes(Y, n_bins, "uniform")
     from scipy.cluster.vq import kmeans2
 
     Ys = Y / np.where(Y.std(0) > 0, Y.std(0), 1.0)

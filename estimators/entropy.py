@@ -12,6 +12,8 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from . import _neighbors
+from ._discrete import counts, plugin_entropy_counts, shannon
+from ._gaussian import SINGULAR_RTOL, gaussian_logdet  # noqa: F401 (SINGULAR_RTOL: documented here)
 from ._registry import MethodRegistry
 from ._validation import (
     _to_numpy,
@@ -45,68 +47,11 @@ __all__ = [
 ENTROPY_METHODS = MethodRegistry("entropy")
 
 
-# ----------------------------------------------------------------------------------------------
-# helpers shared with other modules
-# ----------------------------------------------------------------------------------------------
-def _counts(codes: np.ndarray) -> np.ndarray:
-    c = np.bincount(codes)
-    return c[c > 0]
-
-
-def _plugin_entropy_counts(counts: np.ndarray) -> float:
-    """Plug-in (maximum-likelihood) entropy in nats from symbol counts."""
-    n = counts.sum()
-    p = counts[counts > 0] / n
-    return float(-(p * np.log(p)).sum())
-
-
 def _log_unit_ball(d: int, chebyshev: bool) -> float:
     """log volume of the unit ball in d dimensions (max-norm: side-2 cube)."""
     if chebyshev:
         return d * math.log(2.0)
     return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
-
-
-SINGULAR_RTOL = 1e-10
-
-
-def _gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) -> float:
-    """log det of the sample covariance (ddof=1) of X, optionally bias-corrected.
-
-    With ``bias_correction`` the returned value is an unbiased estimate of
-    ``log det Sigma`` for Gaussian data: (n-1) S ~ Wishart(Sigma, n-1) gives
-    E[log det S] = log det Sigma + d log(2/(n-1)) + sum_{i=1}^d psi((n-i)/2).
-
-    Columns at extreme scales (beyond 2**±64, where the covariance would overflow
-    or underflow) are first divided by a power of two, ``X_j = 2**e_j U_j``
-    (exact), and ``log det Cov(X) = log det Cov(U) + 2 log 2 sum_j e_j`` is used.
-    """
-    n, d = X.shape
-    if n <= d:
-        raise ValueError(
-            f"{name} has {n} samples for {d} dimensions; the Gaussian estimator needs more "
-            "samples than dimensions (the sample covariance is singular otherwise)"
-        )
-    X, e = pow2_rescale(X, per_column=True)
-    C = np.atleast_2d(np.cov(X, rowvar=False))
-    try:
-        L = np.linalg.cholesky(C)
-    except np.linalg.LinAlgError:
-        L = None
-    # A column whose variance left after regressing on the columns before it is below
-    # SINGULAR_RTOL of its own variance counts as a linear combination of them.
-    if L is None or not np.all(np.diag(L) ** 2 > SINGULAR_RTOL * np.diag(C)):
-        raise ValueError(
-            f"the covariance of {name} is singular (a constant column, or columns that are "
-            "linear combinations of others): its log-determinant is -inf, so its Gaussian "
-            "entropy is -inf and a Gaussian MI involving it is infinite. Drop redundant columns"
-        )
-    logdet = 2.0 * float(np.log(np.diag(L)).sum())
-    if e.any():
-        logdet += 2.0 * math.log(2.0) * float(e.sum())
-    if bias_correction:
-        logdet -= d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
-    return logdet
 
 
 def _is_discrete_dtype(x) -> bool:
@@ -204,7 +149,7 @@ def entropy_discrete(x, *, base=None) -> float:
     1.039721
     """
     codes = as_labels(x, "x")
-    return to_base(_plugin_entropy_counts(_counts(codes)), base)
+    return to_base(plugin_entropy_counts(counts(codes)), base)
 
 
 @ENTROPY_METHODS.register("miller_madow", "mm")
@@ -239,9 +184,8 @@ def entropy_miller_madow(x, *, base=None) -> float:
     0.818147
     """
     codes = as_labels(x, "x")
-    counts = _counts(codes)
-    n = counts.sum()
-    h = _plugin_entropy_counts(counts) + (counts.size - 1) / (2.0 * n)
+    c = counts(codes)
+    h = plugin_entropy_counts(c) + (c.size - 1) / (2.0 * c.sum())
     return to_base(h, base)
 
 
@@ -369,7 +313,7 @@ def entropy_gaussian(x, *, bias_correction=False, base=None) -> float:
     """
     X = as_samples(x, "x")
     d = X.shape[1]
-    logdet = _gaussian_logdet(X, "x", bias_correction)
+    logdet = gaussian_logdet(X, "x", bias_correction)
     return to_base(0.5 * (d * math.log(2.0 * math.pi * math.e) + logdet), base)
 
 
@@ -448,7 +392,7 @@ def entropy_kde(x, *, bandwidth="scott", base=None) -> float:
     # H(D X) = H(X) + log|det D| for the diagonal power-of-two D (exact): keeps the
     # covariance of data at extreme scales finite and nonzero
     X, e = pow2_rescale(X, per_column=True)
-    logdet = _gaussian_logdet(X, "x")
+    logdet = gaussian_logdet(X, "x")
     C = np.atleast_2d(np.cov(X, rowvar=False))
     L = np.linalg.cholesky(C)
     U = np.ascontiguousarray(np.linalg.solve(L, (X - X.mean(axis=0)).T).T)
@@ -546,7 +490,7 @@ def _log_power_sum(p: np.ndarray, alpha: float) -> float:
 
 def _renyi_discrete(p: np.ndarray, alpha: float) -> float:
     if alpha == 1.0:
-        return float(-(p * np.log(p)).sum())
+        return shannon(p)
     if alpha == 0.0:
         return math.log(p.size)
     if math.isinf(alpha):
@@ -577,7 +521,7 @@ def _entropy_family(x, alpha, discrete, k, noise, seed, kind):
     alpha = check_alpha(alpha)
     if _resolve_discrete(x, discrete):
         codes = as_labels(x, "x")
-        p = _counts(codes) / codes.size
+        p = counts(codes) / codes.size
         if kind == "renyi":
             return _renyi_discrete(p, alpha)
         if alpha == 1.0:

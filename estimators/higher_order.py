@@ -48,10 +48,11 @@ from ._validation import (
     as_samples,
     check_same_n,
     log_base,
+    prepare_continuous,
     to_base,
     warn,
 )
-from .mutual_info import _check_correction, _check_joint_radii, _h_codes, _joint_codes, _prepare_continuous
+from ._discrete import check_correction, h_codes, joint_codes
 
 __all__ = [
     "o_information",
@@ -394,7 +395,7 @@ def _ksg_from_blocks(arrs, k: int, need_dtc: bool):
     p = len(arrs)
     J = np.ascontiguousarray(np.hstack(arrs))
     eps = _neighbors.kth_distance(J, k, "chebyshev")
-    _check_joint_radii(eps, "the variables")
+    _neighbors.check_joint_radii(eps, "the variables")
     psi_j = [digamma(_neighbors.count_within(np.ascontiguousarray(B), eps, strict=True) + 1) for B in arrs]
     sum_j = np.sum(psi_j, axis=0)
     tc = float(digamma(k) + (p - 1) * digamma(n) - sum_j.mean())
@@ -415,7 +416,7 @@ def _ksg_prepare(X, k, standardize, noise, seed, minimum, what):
     V = _continuous_vars(X)
     _check_n_vars(V.p, minimum, what)
     named = {V.name(j): V.columns(j) for j in range(V.p)}
-    arrs, _, k = _prepare_continuous(
+    arrs, _, k = prepare_continuous(
         named, k=k, standardize=standardize, noise=noise, seed=seed, what=f"KSG {what}"
     )
     return list(arrs.values()), k
@@ -431,17 +432,17 @@ def _ksg_terms(X, *, k, standardize, noise, seed, minimum, what, need_dtc=True):
 # ----------------------------------------------------------------------------------------------
 def _discrete_from_codes(codes, correction, need_dtc):
     p = len(codes)
-    h_all = _h_codes(_joint_codes(*codes), correction)
-    tc = sum(_h_codes(c, correction) for c in codes) - h_all
+    h_all = h_codes(joint_codes(*codes), correction)
+    tc = sum(h_codes(c, correction) for c in codes) - h_all
     if not need_dtc:
         return tc, None
-    h_loo = sum(_h_codes(_joint_codes(*(codes[:j] + codes[j + 1 :])), correction) for j in range(p))
+    h_loo = sum(h_codes(joint_codes(*(codes[:j] + codes[j + 1 :])), correction) for j in range(p))
     return tc, h_loo - (p - 1) * h_all
 
 
 def _warn_sparse(codes, what):
     n = codes[0].size
-    m = int(_joint_codes(*codes).max()) + 1
+    m = int(joint_codes(*codes).max()) + 1
     if n < 5 * m:
         warn(
             f"discrete {what}: {m} distinct joint symbols observed in {n} samples (fewer than 5 "
@@ -452,7 +453,7 @@ def _warn_sparse(codes, what):
 
 
 def _discrete_terms(X, *, correction, minimum, what, need_dtc=True):
-    _check_correction(correction)
+    check_correction(correction)
     V = _discrete_vars(X)
     _check_n_vars(V.p, minimum, what)
     codes = [np.ascontiguousarray(V.data[:, j]) for j in range(V.p)]
@@ -1297,7 +1298,7 @@ def o_information_multiplets(
         if kind == "ksg":
             opts = {k: kwargs[k] for k in ("k", "standardize", "noise", "seed") if k in kwargs}
             named = {V.name(j): V.columns(j) for j in range(V.p)}
-            arrs, _, k = _prepare_continuous(
+            arrs, _, k = prepare_continuous(
                 named,
                 k=opts.get("k", 4),
                 standardize=opts.get("standardize", True),
@@ -1312,7 +1313,7 @@ def o_information_multiplets(
 
         elif kind == "discrete":
             correction = kwargs.get("correction")
-            _check_correction(correction)
+            check_correction(correction)
             codes = [np.ascontiguousarray(V.data[:, j]) for j in range(V.p)]
 
             def per_subset(sub):

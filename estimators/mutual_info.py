@@ -19,18 +19,15 @@ from . import _neighbors
 from ._registry import MethodRegistry
 from ._validation import (
     as_labels,
-    as_samples,
     check_k,
     check_same_n,
-    pair_codes,
-    prepare_continuous,
     standardize_columns,
     to_base,
     warn,
-    pow2_exponents,
-    pow2_rescale,
 )
-from .entropy import _counts, _gaussian_logdet, _plugin_entropy_counts
+from ._discrete import bin_codes, check_correction, cmi_codes, h_codes, joint_codes
+from ._gaussian import gaussian_cmi, gaussian_logdet
+from ._neighbors import RepeatedPointsError  # noqa: F401 (raised by the kNN estimators; importable here)
 
 __all__ = [
     "mutual_information",
@@ -60,139 +57,9 @@ MI_METHODS = MethodRegistry("mutual_information")
 CMI_METHODS = MethodRegistry("conditional_mutual_information")
 
 
-# ----------------------------------------------------------------------------------------------
-# shared preparation
-# ----------------------------------------------------------------------------------------------
-_prepare_continuous = prepare_continuous  # kept for callers inside the package
-
-
-def _joint_codes(*codes: np.ndarray) -> np.ndarray:
-    """Codes of the joint symbol of several compact code arrays (lexicographic order)."""
-    out = codes[0]
-    for c in codes[1:]:
-        out = pair_codes(out, c)
-    return out
-
-
-def _h_codes(codes: np.ndarray, correction) -> float:
-    counts = _counts(codes)
-    h = _plugin_entropy_counts(counts)
-    if correction == "miller_madow":
-        h += (counts.size - 1) / (2.0 * codes.size)
-    return h
-
-
-def _check_correction(correction):
-    if correction not in (None, "miller_madow"):
-        raise ValueError(f"correction must be None or 'miller_madow'; got {correction!r}")
-
-
-# ----------------------------------------------------------------------------------------------
-# KSG
-# ----------------------------------------------------------------------------------------------
-class RepeatedPointsError(ValueError):
-    """Repeated points in the joint space of a KSG estimate (callers may re-word the advice)."""
-
-    def __init__(self, message: str, n_zero: int):
-        super().__init__(message)
-        self.n_zero = n_zero
-
-
-def _check_joint_radii(eps: np.ndarray, names: str) -> None:
-    """KSG needs a positive k-th neighbour distance in the joint space for every sample."""
-    n_zero = int(np.count_nonzero(eps <= 0))
-    if n_zero:
-        raise RepeatedPointsError(
-            f"{names} have repeated points: for {n_zero} sample(s) the k-th neighbour in the joint "
-            "space is at distance 0, where the KSG estimator is undefined. For discrete or "
-            "partly discrete data use method='mixed' (or 'discrete' / 'ross'); for continuous "
-            "data recorded with limited precision, add seeded jitter (noise=1e-10, seed=0)",
-            n_zero,
-        )
-
-
-def _rescale_inputs(arrays: dict, standardize: bool) -> dict:
-    """Validate ``arrays`` and divide them by powers of two when at an extreme scale.
-
-    With ``standardize`` every column is later divided by its standard deviation, so each
-    column gets its own power of two (the standardised values are then bit for bit the
-    same). Without it the max-norm compares the variables' raw scales, so all of them
-    share one power of two (distances scale exactly, counts are unchanged). Either way
-    the estimate equals that of the data at an ordinary scale, instead of overflowing
-    (variances of values beyond about 1e154) or underflowing (below about 1e-154).
-    """
-    out = {name: as_samples(a, name) for name, a in arrays.items()}
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be True or False; got {standardize!r}")
-    if standardize:
-        return {name: pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
-    peak = np.array([[float(np.abs(X).max()) for X in out.values()]])
-    e = pow2_exponents(peak)
-    if e.any():
-        out = {name: np.ldexp(X, -e) for name, X in out.items()}
-    return out
-
-
-def _prepare_scaled(arrays: dict, *, k, standardize, noise, seed, what):
-    """:func:`prepare_continuous` after :func:`_rescale_inputs` (scale-safe kNN inputs)."""
-    return prepare_continuous(
-        _rescale_inputs(arrays, standardize), k=k, standardize=standardize, noise=noise, seed=seed,
-        what=what,
-    )
-
-
-# A kNN MI or CMI estimate below -max(NEG_WARN_NATS, NEG_WARN_SE * standard error) warns.
-NEG_WARN_NATS = 0.1
-NEG_WARN_SE = 3.0
-
-
-def _warn_negative(value: float, terms: np.ndarray, what: str, causes: str) -> None:
-    """Warn when an estimate is negative beyond estimator noise (MI and CMI are never negative).
-
-    ``terms`` are the per-sample terms whose mean is the estimate; their standard error
-    ``std / sqrt(N)`` is the noise scale (neighbouring terms are correlated, so this is
-    a rough scale, hence the generous multiple).
-    """
-    n = terms.size
-    se = float(np.std(terms)) / math.sqrt(n) if n > 1 else math.inf
-    if value < -max(NEG_WARN_NATS, NEG_WARN_SE * se):
-        warn(
-            f"{what} is {value:.3g} nats, negative beyond estimator noise (standard error about "
-            f"{se:.2g} nats); the true value is never negative, so this estimate is not "
-            f"trustworthy. {causes}"
-        )
-
-
-_KSG_NEG_CAUSES = (
-    "Likely causes: heavy ties or discrete values (use method='mixed', or noise=1e-10), too few "
-    "samples for the dimension, or strongly non-uniform densities; compare against shuffled data"
-)
-
-
-def _ksg_terms(X: np.ndarray, Y: np.ndarray, k: int, variant: int):
-    """KSG estimator 1 or 2 on prepared arrays: (estimate in nats, per-sample count terms)."""
-    n = X.shape[0]
-    J = np.ascontiguousarray(np.hstack([X, Y]))
-    if variant == 1:
-        eps = _neighbors.kth_distance(J, k, "chebyshev")
-        _check_joint_radii(eps, "x and y")
-        nx = _neighbors.count_within(X, eps, strict=True)
-        ny = _neighbors.count_within(Y, eps, strict=True)
-        t = digamma(nx + 1) + digamma(ny + 1)
-        return float(digamma(k) + digamma(n) - np.mean(t)), t
-    dist, idx = _neighbors.knn(J, k, "chebyshev")
-    _check_joint_radii(dist[:, k - 1], "x and y")
-    ex = np.abs(X[idx] - X[:, None, :]).max(axis=(1, 2))
-    ey = np.abs(Y[idx] - Y[:, None, :]).max(axis=(1, 2))
-    nx = _neighbors.count_within(X, ex, strict=False)
-    ny = _neighbors.count_within(Y, ey, strict=False)
-    t = digamma(nx) + digamma(ny)
-    return float(digamma(k) - 1.0 / k + digamma(n) - np.mean(t)), t
-
-
 def _ksg(X: np.ndarray, Y: np.ndarray, k: int, variant: int) -> float:
     """KSG estimator 1 or 2 on prepared arrays (nats)."""
-    return _ksg_terms(X, Y, k, variant)[0]
+    return _neighbors.ksg_terms(X, Y, k, variant)[0]
 
 
 @MI_METHODS.register("ksg", "kraskov", "knn")
@@ -273,11 +140,11 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     """
     if variant not in (1, 2) or isinstance(variant, bool):
         raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
-    arrs, n, k = _prepare_scaled(
+    arrs, n, k = _neighbors.prepare_scaled(
         {"x": x, "y": y}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG MI"
     )
-    mi, terms = _ksg_terms(arrs["x"], arrs["y"], k, variant)
-    _warn_negative(mi, terms, "the KSG MI estimate", _KSG_NEG_CAUSES)
+    mi, terms = _neighbors.ksg_terms(arrs["x"], arrs["y"], k, variant)
+    _neighbors.warn_negative(mi, terms, "the KSG MI estimate", _neighbors.KSG_NEG_CAUSES)
     return to_base(mi, base)
 
 
@@ -316,13 +183,13 @@ def mi_gaussian(x, y, *, bias_correction=False, base=None) -> float:
     0.22
     """
     # per-column powers of two cancel from the MI: rescaling first keeps the log-determinants O(1)
-    sc = _rescale_inputs({"x": x, "y": y}, True)
+    sc = _neighbors.rescale_inputs({"x": x, "y": y}, True)
     X, Y = sc["x"], sc["y"]
     check_same_n(x=X, y=Y)
     XY = np.hstack([X, Y])
     bc = bias_correction
     mi = 0.5 * (
-        _gaussian_logdet(X, "x", bc) + _gaussian_logdet(Y, "y", bc) - _gaussian_logdet(XY, "(x, y)", bc)
+        gaussian_logdet(X, "x", bc) + gaussian_logdet(Y, "y", bc) - gaussian_logdet(XY, "(x, y)", bc)
     )
     return to_base(mi, base)
 
@@ -359,29 +226,12 @@ def mi_discrete(x, y, *, correction=None, base=None) -> float:
     >>> mi_discrete([0, 0, 1, 1], [0, 1, 0, 1])
     0.0
     """
-    _check_correction(correction)
+    check_correction(correction)
     cx = as_labels(x, "x")
     cy = as_labels(y, "y")
     check_same_n(x=cx, y=cy)
-    mi = _h_codes(cx, correction) + _h_codes(cy, correction) - _h_codes(_joint_codes(cx, cy), correction)
+    mi = h_codes(cx, correction) + h_codes(cy, correction) - h_codes(joint_codes(cx, cy), correction)
     return to_base(max(mi, 0.0) if correction is None else mi, base)
-
-
-def _bin_codes(X: np.ndarray, bins: int, strategy: str) -> np.ndarray:
-    """Per-column bin indices of X, combined into one code per row."""
-    cols = []
-    for j in range(X.shape[1]):
-        v = X[:, j]
-        if strategy == "uniform":
-            lo, hi = v.min(), v.max()
-            if hi == lo:
-                cols.append(np.zeros(v.size, dtype=np.int64))
-                continue
-            edges = np.linspace(lo, hi, bins + 1)[1:-1]
-        else:
-            edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
-        cols.append(np.searchsorted(edges, v, side="right").astype(np.int64))
-    return _joint_codes(*cols)
 
 
 def _auto_bins(X: np.ndarray, Y: np.ndarray) -> int:
@@ -447,10 +297,10 @@ def mi_binned(x, y, *, bins="auto", strategy="uniform", correction=None, base=No
     >>> round(mi_binned(x, y), 1)   # closed form 0.83
     0.8
     """
-    _check_correction(correction)
+    check_correction(correction)
     if strategy not in ("uniform", "quantile"):
         raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}")
-    sc = _rescale_inputs({"x": x, "y": y}, True)  # binning is scale-free; avoids overflow of ranges
+    sc = _neighbors.rescale_inputs({"x": x, "y": y}, True)  # binning is scale-free; avoids overflow of ranges
     X, Y = sc["x"], sc["y"]
     n = check_same_n(x=X, y=Y)
     if isinstance(bins, str):
@@ -469,9 +319,9 @@ def mi_binned(x, y, *, bins="auto", strategy="uniform", correction=None, base=No
             "the plug-in estimate is inflated when cells outnumber samples. Use fewer bins, "
             "correction='miller_madow', or method='ksg'"
         )
-    cx = _bin_codes(X, b, strategy)
-    cy = _bin_codes(Y, b, strategy)
-    mi = _h_codes(cx, correction) + _h_codes(cy, correction) - _h_codes(_joint_codes(cx, cy), correction)
+    cx = bin_codes(X, b, strategy)
+    cy = bin_codes(Y, b, strategy)
+    mi = h_codes(cx, correction) + h_codes(cy, correction) - h_codes(joint_codes(cx, cy), correction)
     return to_base(mi, base)
 
 
@@ -543,7 +393,7 @@ def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
     """
     if form not in ("ksg", "gao2017"):
         raise ValueError(f"form must be 'ksg' or 'gao2017'; got {form!r}")
-    sc = _rescale_inputs({"x": x, "y": y}, standardize)
+    sc = _neighbors.rescale_inputs({"x": x, "y": y}, standardize)
     X, Y = sc["x"], sc["y"]
     n = check_same_n(x=X, y=Y)
     k = check_k(k, n)
@@ -568,7 +418,7 @@ def mi_mixed(x, y, *, k=4, form="ksg", standardize=True, base=None) -> float:
             ny[zero] = _neighbors.count_within(Y, np.zeros(n), strict=False)[zero]
         xi = digamma(k_tilde) + digamma(n) - digamma(nx) - digamma(ny)
     mi = float(np.mean(xi))
-    _warn_negative(
+    _neighbors.warn_negative(
         mi, xi, "the mixed kNN MI estimate",
         "Likely causes: too few samples for the dimension, or (form='gao2017') the fixed-k bias "
         "described in the docstring; compare against shuffled data",
@@ -642,7 +492,7 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     0.35
     """
     labels = as_labels(y, "y")
-    arrs, n, k = _prepare_scaled(
+    arrs, n, k = _neighbors.prepare_scaled(
         {"x": x}, k=k, standardize=standardize, noise=noise, seed=seed, what="kNN MI with labels"
     )
     X = arrs["x"]
@@ -680,7 +530,7 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     m = _neighbors.count_within(X, radius, strict=False, metric=metric)
     mi = float(digamma(n) - np.mean(digamma(class_n)) + np.mean(digamma(k_all)) - np.mean(digamma(m)))
     terms = digamma(k_all) - digamma(m) - digamma(class_n)
-    _warn_negative(
+    _neighbors.warn_negative(
         mi, terms, "the kNN MI estimate between x and the labels",
         "Likely causes: many repeated values in x (pass noise=1e-10 or drop constant features), "
         "too few samples per class for the dimension of x; compare against shuffled labels",
@@ -791,24 +641,12 @@ def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) 
     >>> round(cmi_ksg(x, y, z), 1)   # x and y are independent given z
     0.0
     """
-    arrs, n, k = _prepare_scaled(
+    arrs, n, k = _neighbors.prepare_scaled(
         {"x": x, "y": y, "z": z}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG CMI"
     )
-    cmi, terms = _cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k)
-    _warn_negative(cmi, terms, "the KSG CMI estimate", _KSG_NEG_CAUSES)
+    cmi, terms = _neighbors.cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k)
+    _neighbors.warn_negative(cmi, terms, "the KSG CMI estimate", _neighbors.KSG_NEG_CAUSES)
     return to_base(cmi, base)
-
-
-def _cmi_ksg_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int, names: str = "x, y and z"):
-    """Frenzel--Pompe CMI on prepared arrays: (estimate in nats, per-sample count terms)."""
-    J = np.ascontiguousarray(np.hstack([X, Y, Z]))
-    eps = _neighbors.kth_distance(J, k, "chebyshev")
-    _check_joint_radii(eps, names)
-    nxz = _neighbors.count_within(np.ascontiguousarray(np.hstack([X, Z])), eps, strict=True)
-    nyz = _neighbors.count_within(np.ascontiguousarray(np.hstack([Y, Z])), eps, strict=True)
-    nz = _neighbors.count_within(Z, eps, strict=True)
-    terms = digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)
-    return float(digamma(k) - np.mean(terms)), terms
 
 
 @CMI_METHODS.register("gaussian", "gauss", "normal")
@@ -843,17 +681,10 @@ def cmi_gaussian(x, y, z, *, bias_correction=False, base=None) -> float:
     >>> round(cmi_gaussian(x, y, z), 2)   # 0.5 ln 2 = 0.35
     0.35
     """
-    sc = _rescale_inputs({"x": x, "y": y, "z": z}, True)  # powers of two cancel from the CMI
+    sc = _neighbors.rescale_inputs({"x": x, "y": y, "z": z}, True)  # powers of two cancel from the CMI
     X, Y, Z = sc["x"], sc["y"], sc["z"]
     check_same_n(x=X, y=Y, z=Z)
-    bc = bias_correction
-    val = 0.5 * (
-        _gaussian_logdet(np.hstack([X, Z]), "(x, z)", bc)
-        + _gaussian_logdet(np.hstack([Y, Z]), "(y, z)", bc)
-        - _gaussian_logdet(np.hstack([X, Y, Z]), "(x, y, z)", bc)
-        - _gaussian_logdet(Z, "z", bc)
-    )
-    return to_base(val, base)
+    return to_base(gaussian_cmi(X, Y, Z, bias_correction), base)
 
 
 @CMI_METHODS.register("discrete", "plugin", "plug_in")
@@ -884,16 +715,10 @@ def cmi_discrete(x, y, z, *, correction=None, base=None) -> float:
     >>> cmi_discrete(x, y, z, base=2)        # I(x;y) = 0 but I(x;y|z) = 1 bit
     1.0
     """
-    _check_correction(correction)
+    check_correction(correction)
     cx, cy, cz = as_labels(x, "x"), as_labels(y, "y"), as_labels(z, "z")
     check_same_n(x=cx, y=cy, z=cz)
-    val = (
-        _h_codes(_joint_codes(cx, cz), correction)
-        + _h_codes(_joint_codes(cy, cz), correction)
-        - _h_codes(_joint_codes(cx, cy, cz), correction)
-        - _h_codes(cz, correction)
-    )
-    return to_base(max(val, 0.0) if correction is None else val, base)
+    return to_base(cmi_codes(cx, cy, cz, correction), base)
 
 
 def conditional_mutual_information(x, y, z, method="ksg", *, base=None, **kwargs) -> float:

@@ -57,18 +57,10 @@ from ._validation import (
     warn_undersampled,
     pow2_rescale,
 )
-from .mutual_info import (
-    MI_METHODS,
-    RepeatedPointsError,
-    _check_correction,
-    _cmi_ksg_terms,
-    _h_codes,
-    _rescale_inputs,
-    _warn_negative,
-    cmi_gaussian,
-    cmi_ksg,
-    mutual_information,
-)
+from . import _neighbors
+from ._discrete import check_correction, h_codes
+from ._neighbors import RepeatedPointsError
+from .mutual_info import MI_METHODS, cmi_gaussian, mutual_information
 
 __all__ = [
     "permutation_entropy",
@@ -828,10 +820,10 @@ def _cmi_codes(cx, cy, cz, correction, base) -> float:
     so the counts, and the sums over them, come in the same order.
     """
     val = (
-        _h_codes(_pair_codes(cx, cz), correction)
-        + _h_codes(_pair_codes(cy, cz), correction)
-        - _h_codes(_pair_codes(_pair_codes(cx, cy), cz), correction)
-        - _h_codes(cz, correction)
+        h_codes(_pair_codes(cx, cz), correction)
+        + h_codes(_pair_codes(cy, cz), correction)
+        - h_codes(_pair_codes(_pair_codes(cx, cy), cz), correction)
+        - h_codes(cz, correction)
     )
     return to_base(max(val, 0.0) if correction is None else val, base)
 
@@ -962,7 +954,7 @@ def te_ksg(
     params = _te_params(history, source_history, delay, condition_history, condition_delay)
     fut, sp, past = _te_embed(src, tgt, conds, *params)
     # cmi_ksg(fut, sp, past, ...) step by step, with advice in terms of transfer entropy
-    parts = _rescale_inputs({"fut": fut, "sp": sp, "past": past}, standardize)
+    parts = _neighbors.rescale_inputs({"fut": fut, "sp": sp, "past": past}, standardize)
     n = fut.shape[0]
     k = check_k(k, n)
     noise = check_noise(noise)
@@ -986,7 +978,7 @@ def te_ksg(
         )
     warn_undersampled(n, sum(X.shape[1] for X in parts.values()), "KSG transfer entropy")
     try:
-        te, terms = _cmi_ksg_terms(parts["fut"], parts["sp"], parts["past"], k)
+        te, terms = _neighbors.cmi_ksg_terms(parts["fut"], parts["sp"], parts["past"], k)
     except RepeatedPointsError as exc:
         raise ValueError(
             f"source and target have repeated points: for {exc.n_zero} of the {n} embedded "
@@ -994,7 +986,7 @@ def te_ksg(
             "past and conditions) is at distance 0, where the KSG transfer entropy is undefined. "
             + _TE_TIE_ADVICE
         ) from None
-    _warn_negative(
+    _neighbors.warn_negative(
         te, terms, "the KSG transfer entropy estimate",
         "Likely causes: ties or discrete values (pass noise=1e-10, or use method='discrete'), too "
         "few time points for the embedding dimension; compare with surrogate_test",
@@ -1138,7 +1130,7 @@ def te_discrete(
     >>> round(te_discrete(x, y, base=2), 2)
     1.0
     """
-    _check_correction(correction)
+    check_correction(correction)
     src, tgt, conds = _discrete_inputs(source, target, condition)
     params = _te_params(history, source_history, delay, condition_history, condition_delay)
     fut, sp, past = _te_embed(src, tgt, conds, *params)
@@ -1214,7 +1206,7 @@ def te_ordinal(
     """
     order = _check_order(order)
     ordinal_delay = check_positive_int(ordinal_delay, "ordinal_delay")
-    _check_correction(correction)
+    check_correction(correction)
     src, tgt, conds = _continuous_inputs(source, target, condition)
     check_same_n(source=src, target=tgt, **{f"condition_{i}": c for i, c in enumerate(conds)})
     src = _joint_labels(_symbolise(src, order, ordinal_delay, "source"), "source")
