@@ -84,6 +84,23 @@ __all__ = [
 _EPS = float(np.finfo(np.float64).eps)
 MCR2_EPS = math.sqrt(0.5)  # ε with ε² = 0.5, the setting of Yu et al. (2020)
 
+#: How each measure that works from a Gram spectrum prepares ``Z`` before the spectrum is
+#: taken: ``(center, normalize_rows)``, the arguments of :func:`gram_spectrum`. A spectrum
+#: computed with these can be passed in place of ``Z``; :func:`rankme`,
+#: :func:`von_neumann_entropy`, :func:`effective_rank` and :func:`alpha_req` reject any other
+#: preparation, while :func:`coding_rate` and :func:`matrix_entropy` (linear kernel) accept a
+#: spectrum of any preparation and use the raw ``Z`` when given samples. The functions read
+#: their preparation from here, so callers that share one spectrum between measures (the
+#: probes of :mod:`infomeasure.measures`) can group measures by it.
+GRAM_PREPARATION: dict[str, tuple[bool, bool]] = {
+    "rankme": (False, False),
+    "von_neumann_entropy": (False, True),
+    "effective_rank": (True, True),
+    "alpha_req": (True, False),
+    "coding_rate": (False, False),
+    "matrix_entropy": (False, False),
+}
+
 
 # ----------------------------------------------------------------------------------------------
 # backend helpers (NumPy array or torch tensor on its own device)
@@ -585,8 +602,10 @@ def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
     return GramSpectrum(lam, int(n), int(d), bool(center), bool(normalize_rows), int(log2_scale))
 
 
-def _spectrum(Z, *, center: bool, normalize_rows: bool, what: str, strict: bool = True) -> GramSpectrum:
-    """A GramSpectrum of ``Z`` prepared as the measure requires (``Z`` may already be one)."""
+def _spectrum(Z, measure: str, *, what: str | None = None, strict: bool = True) -> GramSpectrum:
+    """A GramSpectrum of ``Z`` prepared as ``GRAM_PREPARATION[measure]`` says (``Z`` may already be one)."""
+    center, normalize_rows = GRAM_PREPARATION[measure]
+    what = what or measure
     if isinstance(Z, GramSpectrum):
         if strict and (Z.centered != center or Z.normalized_rows != normalize_rows):
             raise ValueError(
@@ -681,7 +700,7 @@ def rankme(Z, eps=1e-7) -> float:
     """
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (eps >= 0 and math.isfinite(eps)):
         raise ValueError(f"eps must be a finite number >= 0 (1e-7 in the paper); got {eps!r}")
-    spec = _spectrum(Z, center=False, normalize_rows=False, what="RankMe")
+    spec = _spectrum(Z, "rankme", what="RankMe")
     sigma = np.sqrt(spec.eigenvalues)  # scale-free: spec.log2_scale does not matter
     total = float(sigma.sum())
     if total == 0.0:
@@ -736,7 +755,7 @@ def von_neumann_entropy(Z, *, base=None) -> float:
     >>> von_neumann_entropy(Z, base=2)
     3.0
     """
-    spec = _spectrum(Z, center=False, normalize_rows=True, what="von_neumann_entropy")
+    spec = _spectrum(Z, "von_neumann_entropy")
     lam = spec.eigenvalues / spec.n_samples
     return to_base(_shannon(lam), base)
 
@@ -778,7 +797,7 @@ def effective_rank(Z) -> float:
     >>> round(effective_rank(Z), 6)
     4.0
     """
-    spec = _spectrum(Z, center=True, normalize_rows=True, what="effective_rank")
+    spec = _spectrum(Z, "effective_rank")
     lam = spec.eigenvalues / spec.n_samples
     return float(math.exp(_shannon(lam)))
 
@@ -923,7 +942,7 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
     _check_kernel(kernel)
     sigma = _check_sigma(sigma)
     if kernel == "linear":
-        spec = _spectrum(Z, center=False, normalize_rows=False, what="matrix_entropy", strict=False)
+        spec = _spectrum(Z, "matrix_entropy", strict=False)
         lam = _trace_normalized(spec.eigenvalues, "matrix_entropy")
     else:
         if isinstance(Z, GramSpectrum):
@@ -1158,7 +1177,7 @@ def alpha_req(Z, *, fit_range=(11, 100)) -> float:
     1.2
     """
     lo, hi = _check_fit_range(fit_range)
-    spec = _spectrum(Z, center=True, normalize_rows=False, what="alpha_req")
+    spec = _spectrum(Z, "alpha_req")
     lam = spec.eigenvalues
     n_pos = int((lam > 0).sum())
     last = n_pos if hi is None else min(hi, n_pos)
