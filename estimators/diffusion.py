@@ -26,8 +26,8 @@ from ._validation import (
     to_base,
     warn,
 )
-from ._discrete import bin_codes
-from .spectral import _as_matrix, _check_sigma, _eigvalsh, _gaussian_gram, _is_t, _max_abs, _times_pow2
+from ._discrete import bin_codes, shannon
+from ._gram import EPS, as_matrix, check_sigma, eigvalsh, gaussian_gram, is_torch, max_abs, times_pow2
 
 __all__ = [
     "DiffusionResult",
@@ -35,7 +35,6 @@ __all__ = [
     "diffusion_spectral_mutual_information",
 ]
 
-_EPS = float(np.finfo(np.float64).eps)
 PRESETS = ("liao2023",)
 LIAO2023_SIGMA = 10.0
 #: Above this many samples in one eigenproblem on the CPU, a UserWarning gives the expected time.
@@ -107,7 +106,7 @@ def _check_common(t, kernel, sigma, preset, max_n):
     if preset == "liao2023" and kernel != "gaussian":
         raise ValueError("preset='liao2023' uses the Gaussian kernel; drop kernel= or the preset")
     t = _check_t(t)
-    sigma = _check_sigma(sigma)
+    sigma = check_sigma(sigma)
     if kernel == "precomputed" and sigma is not None:
         raise ValueError("sigma has no effect with kernel='precomputed'; drop it")
     if sigma is None and kernel == "gaussian":
@@ -118,7 +117,7 @@ def _check_common(t, kernel, sigma, preset, max_n):
 
 
 def _on_cpu(X) -> bool:
-    return not _is_t(X) or X.device.type == "cpu"
+    return not is_torch(X) or X.device.type == "cpu"
 
 
 def _warn_if_slow(X, cost_n3: float, n_total: int, max_n, what: str) -> None:
@@ -141,11 +140,11 @@ def _tame(G):
     The diffusion operator D^-1/2 G D^-1/2 is unchanged (exactly: square roots of even powers
     of two are exact), and row sums can no longer overflow or underflow.
     """
-    m = _max_abs(G)
+    m = max_abs(G)
     if m == 0.0 or 2.0**-500 <= m <= 2.0**500:
         return G
     e = math.frexp(m)[1]
-    return _times_pow2(G, -(e - e % 2))
+    return times_pow2(G, -(e - e % 2))
 
 
 def _check_affinity(X, name="Z"):
@@ -179,7 +178,7 @@ def _take(X, idx):
     """Rows of X (NumPy or torch) at NumPy indices."""
     if idx is None:
         return X
-    if _is_t(X):
+    if is_torch(X):
         import torch
 
         return X[torch.as_tensor(idx, device=X.device)]
@@ -188,7 +187,7 @@ def _take(X, idx):
 
 def _take2(G, idx):
     """Square submatrix G[idx][:, idx] (NumPy or torch)."""
-    if _is_t(G):
+    if is_torch(G):
         import torch
 
         i = torch.as_tensor(idx, device=G.device)
@@ -209,7 +208,7 @@ def _affinity(X, kernel: str, sigma, what: str):
     if kernel == "precomputed":
         _check_affinity(X)
         return X, None
-    return _gaussian_gram(X, sigma, what, degenerate="raise")
+    return gaussian_gram(X, sigma, what, degenerate="raise")
 
 
 def _dse_of_affinity(G, t: float, reference: bool, inplace: bool = False) -> float:
@@ -224,16 +223,14 @@ def _dse_of_affinity(G, t: float, reference: bool, inplace: bool = False) -> flo
     if float(deg.min()) <= 0:
         raise ValueError("an affinity row sums to 0 (an isolated sample); the diffusion operator is undefined")
     r = 1.0 / deg**0.5
-    K = G if inplace else G.clone() if _is_t(G) else G.copy()
+    K = G if inplace else G.clone() if is_torch(G) else G.copy()
     K *= r[:, None]
     K *= r[None, :]  # D^-1/2 G D^-1/2: symmetric, eigenvalues of D^-1 G
-    lam = np.abs(_eigvalsh(K, "the diffusion operator")) ** t
+    lam = np.abs(eigvalsh(K, "the diffusion operator")) ** t
     p = lam / lam.sum()
     if reference:  # as the reference package: machine epsilon added, not renormalised
-        p = p + _EPS
-        return float(-(p * np.log(p)).sum())
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
+        p = p + EPS
+    return shannon(p)
 
 
 def diffusion_spectral_entropy(
@@ -361,7 +358,7 @@ def diffusion_spectral_entropy(
     """
     t, sigma, max_n = _check_common(t, kernel, sigma, preset, max_n)
     rng = check_rng(seed)
-    X = _as_matrix(Z, "Z")
+    X = as_matrix(Z, "Z")
     idx = _subsample_index(X.shape[0], max_n, rng)
     n_used = X.shape[0] if idx is None else idx.size
     _warn_if_slow(X, float(n_used) ** 3, X.shape[0], max_n, "diffusion_spectral_entropy")
@@ -494,7 +491,7 @@ def diffusion_spectral_mutual_information(
     n_draws = check_positive_int(n_draws, "n_draws")
     y_bins = check_positive_int(y_bins, "y_bins", minimum=2)
     rng = check_rng(seed)
-    X = _as_matrix(Z, "Z")
+    X = as_matrix(Z, "Z")
     labels = _dsmi_labels(y, y_bins, discrete, rng)
     n = check_same_n(Z=X, y=labels)
     if kernel == "precomputed":

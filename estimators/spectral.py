@@ -50,18 +50,25 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import cholesky
-from scipy.linalg.blas import dsyrk
 
-from ._validation import (
-    _check_shape,
-    _is_torch_tensor,
-    as_labels,
-    as_samples,
-    check_alpha,
-    check_same_n,
-    to_base,
-    warn,
+from ._discrete import shannon
+from ._gram import (
+    CLIP_FLOOR,
+    EPS,
+    GramSpectrum,
+    as_matrix,
+    check_sigma,
+    clip_spectrum,
+    eigvalsh,
+    gaussian_gram,
+    gram_matrix,
+    gram_spectrum,
+    is_torch,
+    ldexp,
+    max_abs,
+    pow2_normalized,
 )
+from ._validation import _is_torch_tensor, as_labels, as_samples, check_alpha, check_same_n, to_base, warn
 
 __all__ = [
     "GramSpectrum",
@@ -81,7 +88,6 @@ __all__ = [
     "condition_number",
 ]
 
-_EPS = float(np.finfo(np.float64).eps)
 MCR2_EPS = math.sqrt(0.5)  # ε with ε² = 0.5, the setting of Yu et al. (2020)
 
 #: How each measure that works from a Gram spectrum prepares ``Z`` before the spectrum is
@@ -101,507 +107,14 @@ GRAM_PREPARATION: dict[str, tuple[bool, bool]] = {
     "matrix_entropy": (False, False),
 }
 
-
-# ----------------------------------------------------------------------------------------------
-# backend helpers (NumPy array or torch tensor on its own device)
-# ----------------------------------------------------------------------------------------------
-def _as_matrix(Z, name: str):
-    """Validated float64 matrix ``(n, d)``: a NumPy array, or a torch tensor on its own device."""
-    if not _is_torch_tensor(Z):
-        return as_samples(Z, name)
-    import torch
-
-    t = Z.detach()
-    if t.is_complex():
-        raise TypeError(f"{name} is complex; pass real values (e.g. {name}.abs() or {name}.real)")
-    t = _check_shape(t, name).to(torch.float64)
-    if not bool(torch.isfinite(t).all()):
-        n_nan = int(torch.isnan(t).sum())
-        n_inf = int(t.numel() - int(torch.isfinite(t).sum()) - n_nan)
-        raise ValueError(
-            f"{name} contains {n_nan} NaN and {n_inf} infinite value(s); drop or impute "
-            "those samples before estimating"
-        )
-    return t
-
-
-def _is_t(X) -> bool:
-    return not isinstance(X, np.ndarray)
-
-
-def _center(X):
-    return X - X.mean(0, keepdims=True) if not _is_t(X) else X - X.mean(dim=0, keepdim=True)
-
-
-def _row_norms(X):
-    if _is_t(X):
-        import torch
-
-        return torch.linalg.vector_norm(X, dim=1)
-    return np.sqrt(np.einsum("ij,ij->i", X, X))
-
-
-def _max_abs(X) -> float:
-    """Largest absolute entry as a Python float (0.0 for an all-zero matrix)."""
-    if _is_t(X):
-        return float(X.abs().max()) if X.numel() else 0.0
-    return float(np.abs(X).max()) if X.size else 0.0
-
-
-def _times_pow2(X, e):
-    """``X * 2**e`` exactly (NumPy or torch); ``e`` an int or an integer array of per-row exponents.
-
-    A product by a power of two is exact unless it overflows or leaves the normal range, so
-    results computed from the rescaled matrix are those of the original, without the overflow
-    (entries beyond ~1e154 overflow when squared) or underflow (below ~1e-154) of squaring.
-    """
-    if _is_t(X):
-        import torch
-
-        if isinstance(e, int):
-            if e == 0:
-                return X
-            h = e // 2  # two factors, each a normal float64 even for |e| up to 2098
-            return X * (2.0**h) * (2.0 ** (e - h))
-        e = e.to(torch.float64)
-        h = torch.floor(e / 2)
-        return X * torch.exp2(h)[:, None] * torch.exp2(e - h)[:, None]
-    if isinstance(e, int):
-        return X if e == 0 else np.ldexp(X, e)
-    return np.ldexp(X, np.asarray(e)[:, None])
-
-
-def _pow2_normalized(X):
-    """``(X * 2**-k, k)`` with the largest |entry| of the result in [0.5, 1) (``k = 0`` for zeros).
-
-    Every scale-invariant measure is computed from the rescaled matrix, so its value does not
-    depend on whether ``Z`` is given in units that make ``Z**2`` overflow or underflow.
-    """
-    m = _max_abs(X)
-    if m == 0.0:
-        return X, 0
-    k = math.frexp(m)[1]
-    return _times_pow2(X, -k), k
-
-
-def _normalize_rows(X, name: str):
-    """Divide each row by its L2 norm; all-zero rows are dropped with a warning.
-
-    Each row is first brought to a largest |entry| in [0.5, 1) by an exact power of two, so
-    the norm neither overflows (entries ~1e154 and up) nor underflows (~1e-154 and below).
-    """
-    if _is_t(X):
-        import torch
-
-        rmax = X.abs().amax(dim=1)
-        e = torch.frexp(rmax).exponent
-    else:
-        rmax = np.abs(X).max(axis=1)
-        e = np.frexp(rmax)[1]
-    zero = rmax == 0
-    n_zero = int(zero.sum())
-    if n_zero:
-        if n_zero == X.shape[0]:
-            raise ValueError(
-                f"every row of {name} is zero (after centring, if any); rows cannot be "
-                "L2-normalised. Check that the layer is not dead or the input constant"
-            )
-        warn(
-            f"{n_zero} row(s) of {name} are all zero and cannot be L2-normalised; they were "
-            "dropped (N counts the remaining rows)")
-        keep = ~zero
-        X, e = X[keep], e[keep]
-    X = _times_pow2(X, -e)
-    return X / _row_norms(X)[:, None]
-
-
-def _eigvalsh(M, what: str = "the matrix", uplo: str = "L") -> np.ndarray:
-    """Eigenvalues of a symmetric matrix (NumPy or torch), ascending, as a float64 NumPy array.
-
-    A solver that does not converge (``LinAlgError``) is reported as a ``ValueError`` naming
-    ``what``; with the power-of-two rescaling upstream this should not happen for finite input.
-    """
-    try:
-        if _is_t(M):
-            import torch
-
-            try:
-                return torch.linalg.eigvalsh(M).cpu().numpy()  # the one device-to-host copy
-            except torch.linalg.LinAlgError as exc:
-                raise np.linalg.LinAlgError(str(exc)) from None
-        return np.linalg.eigvalsh(M, UPLO=uplo)
-    except np.linalg.LinAlgError as exc:
-        raise ValueError(
-            f"{what}: the symmetric eigenvalue solver did not converge ({exc}). The input is "
-            "finite, so its entries are probably extreme (near the float64 limits) or "
-            "ill-scaled across columns; rescale or standardise the data (e.g. Z / Z.std()) "
-            "and retry"
-        ) from None
-
-
-def _gram(X):
-    """The smaller of ZᵀZ and ZZᵀ (NumPy: upper triangle only, by BLAS syrk)."""
-    n, d = X.shape
-    if _is_t(X):
-        return X.T @ X if d <= n else X @ X.T
-    # X.T is Fortran-ordered, so syrk reads X without a copy and does half the work of a GEMM
-    return dsyrk(1.0, np.ascontiguousarray(X).T, trans=0 if d <= n else 1)
-
-
-def _gram_eigvalsh(X, what: str = "Z") -> np.ndarray:
-    """Eigenvalues of the smaller Gram matrix of X, descending, round-off set to zero."""
-    return _clip_spectrum(_eigvalsh(_gram(X), what, uplo="U"), *X.shape)  # syrk fills the upper triangle
-
-
-#: Smallest multiple of machine epsilon (times the largest eigenvalue) treated as round-off,
-#: whatever the size of the eigenproblem. Measured: round-off eigenvalues of rank-deficient
-#: Gram matrices (n up to 1e5, m up to 300, with and without an offset) stay below 2 eps * max.
-_CLIP_FLOOR = 16
-
-
-def _clip_spectrum(lam: np.ndarray, n: int, d: int) -> np.ndarray:
-    """Descending copy with round-off set to exactly zero.
-
-    The threshold is ``max(min(n, d), 16) * eps * max``: ``min(n, d)`` is the size of the
-    eigenproblem, whose backward error bounds the absolute error of every computed
-    eigenvalue (the Gram product itself adds ~eps * max in practice, not ``max(n, d)`` times
-    that). Negative values are round-off of a PSD matrix; smaller positive ones cannot be told
-    from round-off. Larger eigenvalues are kept untouched, however small.
-    """
-    lam = np.ascontiguousarray(lam[::-1], dtype=np.float64)
-    top = lam[0] if lam.size else 0.0
-    if not top > 0:
-        return np.zeros_like(lam)
-    lam[lam < max(min(n, d), _CLIP_FLOOR) * _EPS * top] = 0.0
-    return lam
-
-
-def _sq_distances(Xc):
-    """Squared Euclidean distances ``(n, n)`` of centred rows (NumPy or torch): >= 0, zero diagonal.
-
-    The caller centres (translation does not change distances; centring limits cancellation)
-    and rescales so that the squares cannot overflow or underflow (:func:`_gaussian_gram`).
-    """
-    if _is_t(Xc):
-        sq = (Xc * Xc).sum(dim=1)
-        D2 = sq[:, None] + sq[None, :] - 2.0 * (Xc @ Xc.T)
-        D2.clamp_(min=0.0)
-        D2.fill_diagonal_(0.0)
-        return D2
-    sq = np.einsum("ij,ij->i", Xc, Xc)
-    D2 = Xc @ Xc.T
-    D2 *= -2.0
-    D2 += sq[:, None]
-    D2 += sq[None, :]
-    np.maximum(D2, 0.0, out=D2)
-    np.fill_diagonal(D2, 0.0)
-    return D2
-
-
-def _median(vals) -> float:
-    """Median of a 1-D NumPy array or torch tensor (mean of the two middle values for even size)."""
-    m = vals.shape[0]
-    ks = [m // 2 - 1, m // 2] if m % 2 == 0 else [m // 2]
-    if _is_t(vals):
-        import torch
-
-        picked = [float(torch.kthvalue(vals, k + 1).values) for k in ks]
-    else:
-        part = np.partition(vals, ks)
-        picked = [float(part[k]) for k in ks]
-    return float(np.mean(picked))
-
-
-def _median_distance(D2) -> float:
-    """Median of the Euclidean distances over distinct pairs (0.0 for a single sample)."""
-    n = D2.shape[0]
-    m = n * (n - 1) // 2
-    if m == 0:
-        return 0.0
-    ks = [m // 2 - 1, m // 2] if m % 2 == 0 else [m // 2]
-    if _is_t(D2):
-        import torch
-
-        mask = torch.ones(n, n, dtype=torch.bool, device=D2.device).triu_(1)
-        vals = D2[mask]
-        picked = [float(torch.kthvalue(vals, k + 1).values) for k in ks]
-    else:
-        vals = D2[np.triu(np.ones((n, n), dtype=bool), 1)]
-        part = np.partition(vals, ks)
-        picked = [float(part[k]) for k in ks]
-    return float(np.mean(np.sqrt(picked)))
-
-
-def _rms_distance(X, centered: bool = False) -> float:
-    """Root-mean-square Euclidean distance over distinct pairs: sqrt(2 * trace of the covariance)."""
-    n = X.shape[0]
-    if n < 2:
-        return 0.0
-    Xc = X if centered else _center(X)
-    return math.sqrt(2.0 * float((Xc * Xc).sum()) / (n - 1))
-
-
-def _check_sigma(sigma, name: str = "sigma"):
-    """Validate a bandwidth: None, a rule name ("median", "rms") or a positive finite number."""
-    if sigma is None:
-        return None
-    if isinstance(sigma, str):
-        if sigma not in ("median", "rms"):
-            raise ValueError(f"{name} must be a positive number, 'median', 'rms' or None; got {sigma!r}")
-        return sigma
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, 'median', 'rms' or None; got {sigma!r}")
-    sigma = float(sigma)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"{name} must be a positive, finite bandwidth; got {sigma}")
-    return sigma
-
-
-def _resolve_rule(rule: str, Xc, D2, k: int, what: str) -> float:
-    """Bandwidth of a rule ("median" or "rms") for centred rows ``Xc`` = data * 2**-k, in those units.
-
-    Returns 0.0 when all samples coincide (or there is one sample): the kernel is then all
-    ones whatever the bandwidth.
-    """
-    if Xc.shape[0] < 2:
-        return 0.0
-    if rule == "rms":
-        return _rms_distance(Xc, centered=True)
-    sigma = _median_distance(D2)
-    if sigma == 0.0 and _rms_distance(Xc, centered=True) > 0.0:  # more than half of the pairs coincide
-        vals = D2[D2 > 0]
-        sigma = _median(vals.sqrt() if _is_t(vals) else np.sqrt(vals))
-        warn(
-            f"{what}: more than half of the pairwise distances are zero (repeated samples); "
-            f"the bandwidth is the median of the non-zero distances ({_ldexp(sigma, k):.4g})")
-    return sigma
-
-
-def _ldexp(x: float, k: int) -> float:
-    """``x * 2**k`` as a Python float, ``inf`` (not OverflowError) beyond the float64 range."""
-    try:
-        return math.ldexp(x, k)
-    except OverflowError:
-        return math.inf
-
-
-def _exp_neg(E):
-    """exp(-E) in place (NumPy or torch)."""
-    if _is_t(E):
-        E.neg_().exp_()
-    else:
-        np.negative(E, out=E)
-        np.exp(E, out=E)
-    return E
-
-
-def _gaussian_gram(X, sigma, what: str, degenerate: str = "warn"):
-    """Gaussian kernel matrix exp(-d^2 / (2 sigma^2)) (NumPy or torch) and the bandwidth used.
-
-    The rows are centred and rescaled by exact powers of two before the squared distances
-    are formed, so the kernel is the same for data at any scale that float64 can hold
-    (e.g. 1e-200 or 1e200): the scale-free rules ("median", "rms") give identical values,
-    and a fixed bandwidth is applied in the rescaled units. ``degenerate`` says what to do
-    when a fixed bandwidth makes every off-diagonal affinity underflow to 0 (the kernel is
-    the identity) or round to 1 (all ones), so that the result no longer depends on the
-    data: ``"warn"`` or ``"raise"`` (a ``ValueError``).
-    """
-    Xs, k = _pow2_normalized(X)
-    Xs, k2 = _pow2_normalized(_center(Xs))  # centred, then largest |entry| in [0.5, 1) again
-    k += k2
-    D2 = _sq_distances(Xs)
-    n = Xs.shape[0]
-    if isinstance(sigma, str):
-        s = _resolve_rule(sigma, Xs, D2, k, what)
-        if s == 0.0:
-            if n >= 2:
-                warn(
-                    f"{what}: all samples are identical, so every bandwidth gives the same kernel "
-                    "(all ones); sigma is set to 1.0")
-            s_user, s = 1.0, 1.0
-        else:
-            s_user = _ldexp(s, k)
-        D2 *= 1.0 / (2.0 * s * s)
-        return _exp_neg(D2), s_user
-    sigma = float(sigma)
-    s = _ldexp(sigma, -k)  # the bandwidth in the rescaled units (may underflow to 0 or overflow)
-    ss = s * s
-    if ss >= 2.2250738585072014e-308 and math.isfinite(2.0 * ss):  # the bandwidth in rescaled units is normal
-        D2 *= 1.0 / (2.0 * ss)
-    else:  # scale in the log domain: D2 / (2 s^2) overflows or underflows, as it should
-        log_f = -math.log(2.0) - 2.0 * (math.log(sigma) - k * math.log(2.0))
-        if _is_t(D2):
-            D2.log_().add_(log_f).exp_()
-        else:
-            with np.errstate(divide="ignore", over="ignore", under="ignore"):
-                np.log(D2, out=D2)
-                D2 += log_f
-                np.exp(D2, out=D2)
-    K = _exp_neg(D2)
-    if n >= 2:
-        _check_degenerate_kernel(K, Xs, k, sigma, what, degenerate)
-    return K, sigma
-
-
-def _check_degenerate_kernel(K, Xs, k: int, sigma: float, what: str, degenerate: str) -> None:
-    """Warn or raise when a fixed bandwidth makes the kernel the identity or all ones."""
-    n = K.shape[0]
-    if _is_t(K):
-        nnz, ones = int((K != 0).sum()), int((K == 1.0).sum())
-    else:
-        nnz, ones = int(np.count_nonzero(K)), int(np.count_nonzero(K == 1.0))
-    if nnz == n:  # only the diagonal: no two samples are within reach of the kernel
-        D2 = _sq_distances(Xs)
-        dmin = _ldexp(math.sqrt(float(D2[D2 > 0].min())), k)
-        msg = (
-            f"{what}: sigma={sigma:.6g} is so small that every off-diagonal affinity "
-            f"exp(-d^2 / (2 sigma^2)) underflows to 0 (the closest two samples are {dmin:.6g} "
-            "apart), so the kernel is the identity matrix and the result is log(n) whatever the "
-            f"data. Use the default bandwidth (sigma=None, a data-derived scale: here the RMS "
-            f"distance is {_ldexp(_rms_distance(Xs, centered=True), k):.6g}) or a sigma "
-            "comparable to the distances between samples"
-        )
-    elif ones == n * n and float(Xs.abs().max() if _is_t(Xs) else np.abs(Xs).max()) > 0:
-        D2 = _sq_distances(Xs)
-        dmax = _ldexp(math.sqrt(float(D2.max())), k)
-        msg = (
-            f"{what}: sigma={sigma:.6g} is so large that every affinity "
-            f"exp(-d^2 / (2 sigma^2)) rounds to 1 in float64 (the farthest two samples are "
-            f"{dmax:.6g} apart), so the kernel is all ones and the result is 0 whatever the data. "
-            "Use the default bandwidth (sigma=None, a data-derived scale: here the RMS distance is "
-            f"{_ldexp(_rms_distance(Xs, centered=True), k):.6g}) or a sigma comparable to the "
-            "distances between samples"
-        )
-    else:
-        return
-    if degenerate == "raise":
-        raise ValueError(msg)
-    warn(msg)
+# GramSpectrum and gram_spectrum live in the private _gram module (the diffusion measures share
+# its machinery) but are public here: documented, pickled and shown as estimators.spectral.*.
+GramSpectrum.__module__ = gram_spectrum.__module__ = __name__
 
 
 # ----------------------------------------------------------------------------------------------
-# the Gram spectrum
+# the spectrum a measure is defined on
 # ----------------------------------------------------------------------------------------------
-class GramSpectrum(NamedTuple):
-    """Eigenvalues of ZᵀZ for one (prepared) data matrix, shared by every spectral measure.
-
-    Attributes
-    ----------
-    eigenvalues : numpy.ndarray of shape (min(n_samples, n_features),)
-        Eigenvalues of :math:`Z^\\top Z` (not divided by N), descending, float64,
-        times ``2**-log2_scale`` (``log2_scale`` is 0 unless they overflow or
-        underflow float64). Round-off below
-        ``max(min(n, d), 16) * machine eps * largest`` is set to 0.
-    n_samples : int
-        Rows of the prepared matrix (all-zero rows dropped by ``normalize_rows``).
-    n_features : int
-        Columns of the matrix.
-    centered : bool
-        Whether the column means were subtracted first.
-    normalized_rows : bool
-        Whether each row was divided by its L2 norm (after centring).
-    log2_scale : int, default 0
-        The eigenvalues of :math:`Z^\\top Z` are ``eigenvalues * 2.0**log2_scale``.
-        Non-zero only when those are beyond the float64 range (entries of ``Z``
-        above about 1e150 or below about 1e-150): the spectrum is then kept in
-        units where its largest value is representable. Every measure except
-        :func:`coding_rate` is scale-invariant and ignores it.
-    """
-
-    eigenvalues: np.ndarray
-    n_samples: int
-    n_features: int
-    centered: bool
-    normalized_rows: bool
-    log2_scale: int = 0
-
-
-#: The spectrum is reported in the caller's units when its largest value lies in
-#: [2**-900, 2**1000]: there, everything down to the round-off threshold is a normal float64.
-_SPECTRUM_RANGE = (-900, 1000)
-
-
-def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
-    r"""The spectrum of a data matrix, computed once on its smaller side.
-
-    The non-zero eigenvalues of :math:`Z^\top Z` (``d x d``) and
-    :math:`Z Z^\top` (``n x n``) coincide (the dual-Gram identity), so the
-    smaller of the two is formed and diagonalised: a 200 x 20,000 matrix costs
-    one 200 x 200 eigenproblem.
-
-    Pass the result to :func:`rankme`, :func:`coding_rate`,
-    :func:`matrix_entropy` (linear kernel), :func:`von_neumann_entropy`,
-    :func:`effective_rank` or :func:`alpha_req` in place of ``Z`` to compute
-    several measures from one spectrum; each checks that the preparation matches
-    its definition.
-
-    Parameters
-    ----------
-    Z : array-like or torch.Tensor of shape (n_samples, n_features)
-        Samples along axis 0. A torch tensor is processed on its own device
-        (float64, ``torch.linalg.eigvalsh``); only the spectrum is copied back.
-    center : bool, default False
-        Subtract the column means first.
-    normalize_rows : bool, default False
-        Divide every row by its L2 norm (after centring). All-zero rows cannot
-        be normalised; they are dropped with a ``UserWarning``.
-
-    Returns
-    -------
-    GramSpectrum
-        Eigenvalues (descending, length ``min(n_samples, n_features)``) and how
-        they were obtained.
-
-    Notes
-    -----
-    Singular values are the square roots of these eigenvalues. Forming the Gram
-    matrix squares the condition number: singular values below about
-    :math:`\sqrt{\max(\min(n,d),16)\,\epsilon}\,\sigma_{\max}` (2e-7 of the
-    largest for d = 200) are not resolved and are reported as exact zeros,
-    which is what a rank-deficient matrix should give. Larger ones are kept as
-    computed, however small. Use :func:`singular_value_summary` (a direct SVD)
-    where tiny singular values matter.
-
-    ``Z`` is first multiplied by a power of two (exact) that brings its largest
-    entry into [0.5, 1), so squaring neither overflows nor underflows: data at
-    1e-200 or 1e200 give the spectrum of the same data at 1, scaled. When the
-    scaled-back eigenvalues would leave the float64 range they stay in the
-    rescaled units and ``log2_scale`` records the factor.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from estimators.spectral import gram_spectrum
-    >>> s = gram_spectrum(np.diag([3.0, 1.0]))
-    >>> s.eigenvalues.tolist(), s.n_samples, s.n_features
-    ([9.0, 1.0], 2, 2)
-    >>> big = gram_spectrum(np.diag([3.0, 1.0]) * 2.0**600)   # eigenvalues 9 * 2**1200: beyond float64
-    >>> big.log2_scale, (big.eigenvalues * 2.0 ** (big.log2_scale - 1200)).tolist()
-    (1204, [9.0, 1.0])
-    """
-    for flag, fname in ((center, "center"), (normalize_rows, "normalize_rows")):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{fname} must be True or False; got {flag!r}")
-    X, k = _as_matrix(Z, "Z"), 0
-    if center or not normalize_rows:  # row normalisation rescales each row on its own
-        X, k = _pow2_normalized(X)  # Z = X * 2**k exactly
-    if center:
-        X, k2 = _pow2_normalized(_center(X))
-        k += k2
-    if normalize_rows:
-        X, k = _normalize_rows(X, "Z"), 0
-    n, d = X.shape
-    lam = _gram_eigvalsh(X)
-    log2_scale = 2 * k
-    if log2_scale and lam[0] > 0:
-        top = math.frexp(float(lam[0]))[1] + log2_scale
-        if _SPECTRUM_RANGE[0] <= top <= _SPECTRUM_RANGE[1]:  # representable: back to the caller's units
-            lam, log2_scale = np.ldexp(lam, log2_scale), 0
-    else:
-        log2_scale = 0
-    return GramSpectrum(lam, int(n), int(d), bool(center), bool(normalize_rows), int(log2_scale))
-
-
 def _spectrum(Z, measure: str, *, what: str | None = None, strict: bool = True) -> GramSpectrum:
     """A GramSpectrum of ``Z`` prepared as ``GRAM_PREPARATION[measure]`` says (``Z`` may already be one)."""
     center, normalize_rows = GRAM_PREPARATION[measure]
@@ -618,17 +131,11 @@ def _spectrum(Z, measure: str, *, what: str | None = None, strict: bool = True) 
     return gram_spectrum(Z, center=center, normalize_rows=normalize_rows)
 
 
-def _shannon(p: np.ndarray) -> float:
-    """-sum p log p over the positive entries (nats)."""
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
 def _renyi(p: np.ndarray, alpha: float) -> float:
     """Rényi entropy (nats) of a probability vector (zeros allowed)."""
     p = p[p > 0]
     if alpha == 1.0:
-        return float(-(p * np.log(p)).sum())
+        return shannon(p)
     if alpha == 0.0:
         return math.log(p.size)
     if math.isinf(alpha):
@@ -706,7 +213,7 @@ def rankme(Z, eps=1e-7) -> float:
     if total == 0.0:
         raise ValueError("RankMe: Z is all zeros; its singular values are all 0 and p = sigma / sum is undefined")
     p = sigma / total + float(eps)
-    return float(math.exp(_shannon(p)))  # 0 log 0 = 0: zero singular values count for nothing at eps=0
+    return float(math.exp(shannon(p)))  # 0 log 0 = 0: zero singular values count for nothing at eps=0
 
 
 def von_neumann_entropy(Z, *, base=None) -> float:
@@ -757,7 +264,7 @@ def von_neumann_entropy(Z, *, base=None) -> float:
     """
     spec = _spectrum(Z, "von_neumann_entropy")
     lam = spec.eigenvalues / spec.n_samples
-    return to_base(_shannon(lam), base)
+    return to_base(shannon(lam), base)
 
 
 def effective_rank(Z) -> float:
@@ -799,7 +306,7 @@ def effective_rank(Z) -> float:
     """
     spec = _spectrum(Z, "effective_rank")
     lam = spec.eigenvalues / spec.n_samples
-    return float(math.exp(_shannon(lam)))
+    return float(math.exp(shannon(lam)))
 
 
 def diff_erank(Z_untrained, Z_trained) -> float:
@@ -858,10 +365,10 @@ def _check_kernel(kernel):
 def _normalized_gram(X, kernel: str, sigma, what: str):
     """K / tr K (n x n, NumPy or torch); scale-free, so computed from Z rescaled by a power of two."""
     if kernel == "linear":
-        X, _ = _pow2_normalized(X)
+        X, _ = pow2_normalized(X)
         K = X @ X.T
     else:
-        K, _ = _gaussian_gram(X, sigma, what)
+        K, _ = gaussian_gram(X, sigma, what)
     tr = float(K.diagonal().sum())
     if tr <= 0.0:
         raise ValueError(f"{what}: the Gram matrix is all zeros (Z is zero); its entropy is undefined")
@@ -940,7 +447,7 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
     """
     alpha = check_alpha(alpha)
     _check_kernel(kernel)
-    sigma = _check_sigma(sigma)
+    sigma = check_sigma(sigma)
     if kernel == "linear":
         spec = _spectrum(Z, "matrix_entropy", strict=False)
         lam = _trace_normalized(spec.eigenvalues, "matrix_entropy")
@@ -950,9 +457,9 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
                 "matrix_entropy with kernel='gaussian' needs the samples Z, not a GramSpectrum "
                 "(a linear-kernel spectrum)"
             )
-        X = _as_matrix(Z, "Z")
+        X = as_matrix(Z, "Z")
         A = _normalized_gram(X, "gaussian", "median" if sigma is None else sigma, "matrix_entropy")
-        lam = _clip_spectrum(_eigvalsh(A, "matrix_entropy"), *A.shape)
+        lam = clip_spectrum(eigvalsh(A, "matrix_entropy"), *A.shape)
         lam = lam / lam.sum()
     return to_base(_renyi(lam, alpha), base)
 
@@ -966,13 +473,13 @@ def _normalized_grams(variables, names, kernel, sigma, what):
                 f"{what}: sigma has {len(sigma)} entries for {len(variables)} variables; pass one "
                 "bandwidth per variable or a single one"
             )
-        sigmas = [_check_sigma(s) for s in sigma]
+        sigmas = [check_sigma(s) for s in sigma]
     else:
-        sigmas = [_check_sigma(sigma)] * len(variables)
-    mats = [_as_matrix(v, name) for v, name in zip(variables, names)]
-    devices = {str(m.device) if _is_t(m) else "numpy" for m in mats}
+        sigmas = [check_sigma(sigma)] * len(variables)
+    mats = [as_matrix(v, name) for v, name in zip(variables, names)]
+    devices = {str(m.device) if is_torch(m) else "numpy" for m in mats}
     if len(devices) > 1:  # mixed inputs: compute on the host
-        mats = [m.cpu().numpy() if _is_t(m) else m for m in mats]
+        mats = [m.cpu().numpy() if is_torch(m) else m for m in mats]
     check_same_n(**dict(zip(names, mats)))
     return [_normalized_gram(m, kernel, "median" if s is None else s, what) for m, s in zip(mats, sigmas)]
 
@@ -985,7 +492,7 @@ def _hadamard_normalized(mats):
 
 
 def _renyi_of_matrix(A, alpha: float, what: str = "the kernel matrix") -> float:
-    lam = _clip_spectrum(_eigvalsh(A, what), *A.shape)
+    lam = clip_spectrum(eigvalsh(A, what), *A.shape)
     return _renyi(lam / lam.sum(), alpha)
 
 
@@ -1215,7 +722,7 @@ def _rate_factor(n: int, d: int, eps: float, log2_scale: int = 0):
     den = n * eps * eps
     if not (den >= 2.2250738585072014e-308 and math.isfinite(den)):
         return None
-    a = _ldexp(d / den, log2_scale)
+    a = ldexp(d / den, log2_scale)
     return a if 2.2250738585072014e-308 <= a < math.inf else None
 
 
@@ -1245,14 +752,14 @@ def _rate_direct(X, eps: float) -> float:
     numerical-rank threshold are zeros), with log1p or in the log domain.
     """
     n, d = X.shape
-    Xs, k = _pow2_normalized(X)  # X = Xs * 2**k
+    Xs, k = pow2_normalized(X)  # X = Xs * 2**k
     a = _rate_factor(n, d, eps, 2 * k)
-    M = _gram(Xs)
+    M = gram_matrix(Xs)
     top = float(M.diagonal().max())  # >= the largest eigenvalue / min(n, d)
-    if a is not None and 1e-2 <= a * top and a * top * max(min(n, d), _CLIP_FLOOR) * _EPS <= 1e-6:
+    if a is not None and 1e-2 <= a * top and a * top * max(min(n, d), CLIP_FLOOR) * EPS <= 1e-6:
         M *= a
         try:
-            if _is_t(M):
+            if is_torch(M):
                 import torch
 
                 M.diagonal().add_(1.0)
@@ -1264,13 +771,13 @@ def _rate_direct(X, eps: float) -> float:
             return float(np.log(cholesky(M, lower=False, overwrite_a=True, check_finite=False).diagonal()).sum())
         except np.linalg.LinAlgError:  # not numerically positive definite: fall through to the SVD
             pass
-    if _is_t(Xs):
+    if is_torch(Xs):
         import torch
 
         sv = torch.linalg.svdvals(Xs).cpu().numpy()
     else:
         sv = np.linalg.svd(Xs, compute_uv=False)
-    sv = np.where(sv > sv.max(initial=0.0) * max(n, d) * _EPS, sv, 0.0)
+    sv = np.where(sv > sv.max(initial=0.0) * max(n, d) * EPS, sv, 0.0)
     return _rate_from_eigs(sv * sv, n, d, eps, 2 * k)
 
 
@@ -1338,7 +845,7 @@ def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
     eps = _check_eps(eps)
     if isinstance(Z, GramSpectrum):
         return to_base(_rate_from_eigs(Z.eigenvalues, Z.n_samples, Z.n_features, eps, Z.log2_scale), base)
-    return to_base(_rate_direct(_as_matrix(Z, "Z"), eps), base)
+    return to_base(_rate_direct(as_matrix(Z, "Z"), eps), base)
 
 
 def rate_reduction(Z, y, eps=MCR2_EPS, *, base=None) -> float:
@@ -1382,7 +889,7 @@ def rate_reduction(Z, y, eps=MCR2_EPS, *, base=None) -> float:
     0.587787
     """
     eps = _check_eps(eps)
-    X = _as_matrix(Z, "Z")
+    X = as_matrix(Z, "Z")
     labels = as_labels(y, "y")
     check_same_n(Z=X, y=labels)
     if labels.ndim != 1:
@@ -1392,7 +899,7 @@ def rate_reduction(Z, y, eps=MCR2_EPS, *, base=None) -> float:
     within = 0.0
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        if _is_t(X):
+        if is_torch(X):
             import torch
 
             Xc = X[torch.as_tensor(idx, device=X.device)]
@@ -1425,7 +932,7 @@ def _as_weight(W):
         t = W.detach()
         if t.ndim > 2:
             t = t.reshape(t.shape[0], -1)
-        return _as_matrix(t, "W")
+        return as_matrix(t, "W")
     arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
     if getattr(arr, "ndim", 0) > 2:
         arr = arr.reshape(arr.shape[0], -1)
@@ -1475,8 +982,8 @@ def singular_value_summary(W) -> SingularValueSummary:
     >>> s.condition_number, s.stable_rank, s.numerical_rank
     (4.0, 1.3125, 3)
     """
-    X, k = _pow2_normalized(_as_weight(W))  # W = X * 2**k exactly; the SVD never sees extreme values
-    if _is_t(X):
+    X, k = pow2_normalized(_as_weight(W))  # W = X * 2**k exactly; the SVD never sees extreme values
+    if is_torch(X):
         import torch
 
         sv = torch.linalg.svdvals(X).cpu().numpy()
@@ -1494,7 +1001,7 @@ def singular_value_summary(W) -> SingularValueSummary:
     if math.isinf(big[2]) or math.isinf(big[3]):
         warn(
             "singular_value_summary: the norms of W exceed the float64 range (largest entry "
-            f"{_ldexp(_max_abs(X), k):.3g}); sigma_max, frobenius_norm and nuclear_norm that overflow are "
+            f"{ldexp(max_abs(X), k):.3g}); sigma_max, frobenius_norm and nuclear_norm that overflow are "
             "reported as inf. The condition number and the ranks are exact; rescale W to get the norms")
     return SingularValueSummary(
         sigma_max=big[0],
@@ -1503,8 +1010,8 @@ def singular_value_summary(W) -> SingularValueSummary:
         frobenius_norm=big[2],
         nuclear_norm=big[3],
         stable_rank=float((r * r).sum()),
-        effective_rank=float(math.exp(_shannon(p))),
-        numerical_rank=int((sv > smax * max(X.shape) * _EPS).sum()),
+        effective_rank=float(math.exp(shannon(p))),
+        numerical_rank=int((sv > smax * max(X.shape) * EPS).sum()),
     )
 
 

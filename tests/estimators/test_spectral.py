@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist, squareform
 
-from estimators import mutual_information
-from estimators import spectral as sp
+from estimators import _gram, mutual_information
 from estimators.spectral import (
     GramSpectrum,
     alpha_req,
@@ -343,14 +342,14 @@ def test_one_spectrum_serves_several_measures():
 
 def test_spectrum_is_taken_on_the_smaller_side(monkeypatch):
     shapes = []
-    real = sp._gram
+    real = _gram.gram_matrix
 
     def spy(X):
         G = real(X)
         shapes.append(G.shape)
         return G
 
-    monkeypatch.setattr(sp, "_gram", spy)
+    monkeypatch.setattr(_gram, "gram_matrix", spy)
     Z = np.random.default_rng(18).standard_normal((20, 5000)).astype(np.float32)
     von_neumann_entropy(Z)
     rankme(Z)
