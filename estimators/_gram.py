@@ -22,9 +22,10 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg import cholesky
 from scipy.linalg.blas import dsyrk
 
-from ._validation import _check_shape, _is_torch_tensor, as_samples, check_flag, warn
+from ._validation import _check_shape, _is_torch_tensor, as_samples, check_flag, check_same_n, warn
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -167,6 +168,26 @@ def eigvalsh(M, what: str = "the matrix", uplo: str = "L") -> np.ndarray:
             "ill-scaled across columns; rescale or standardise the data (e.g. Z / Z.std()) "
             "and retry"
         ) from None
+
+
+def singular_values(X) -> np.ndarray:
+    """Singular values of ``X`` (NumPy or torch, on its device) by a direct SVD, as a NumPy array."""
+    if is_torch(X):
+        import torch
+
+        return torch.linalg.svdvals(X).cpu().numpy()
+    return np.linalg.svd(X, compute_uv=False)
+
+
+def take_rows(X, idx):
+    """The rows of ``X`` (NumPy or torch) at NumPy indices ``idx`` (all of ``X`` for ``None``)."""
+    if idx is None:
+        return X
+    if is_torch(X):
+        import torch
+
+        return X[torch.as_tensor(idx, device=X.device)]
+    return X[idx]
 
 
 def gram_matrix(X):
@@ -526,3 +547,124 @@ def gram_spectrum(Z, *, center=False, normalize_rows=False) -> GramSpectrum:
     else:
         log2_scale = 0
     return GramSpectrum(lam, int(n), int(d), bool(center), bool(normalize_rows), int(log2_scale))
+
+
+# ----------------------------------------------------------------------------------------------
+# trace-normalised kernel matrices (matrix-based Rényi entropies)
+# ----------------------------------------------------------------------------------------------
+def check_kernel(kernel):
+    """``kernel`` if it is "linear" or "gaussian"; a ``ValueError`` otherwise."""
+    if kernel not in ("linear", "gaussian"):
+        raise ValueError(f"kernel must be 'linear' or 'gaussian'; got {kernel!r}")
+    return kernel
+
+
+def normalized_gram(X, kernel: str, sigma, what: str):
+    """K / tr K (n x n, NumPy or torch); scale-free, so computed from Z rescaled by a power of two."""
+    if kernel == "linear":
+        X, _ = pow2_normalized(X)
+        K = X @ X.T
+    else:
+        K, _ = gaussian_gram(X, sigma, what)
+    tr = float(K.diagonal().sum())
+    if tr <= 0.0:
+        raise ValueError(f"{what}: the Gram matrix is all zeros (Z is zero); its entropy is undefined")
+    return K / tr
+
+
+def normalized_grams(variables, names, kernel, sigma, what):
+    """Trace-normalised n x n Gram matrix of each variable, all in one backend."""
+    check_kernel(kernel)
+    if isinstance(sigma, (tuple, list)):
+        if len(sigma) != len(variables):
+            raise ValueError(
+                f"{what}: sigma has {len(sigma)} entries for {len(variables)} variables; pass one "
+                "bandwidth per variable or a single one"
+            )
+        sigmas = [check_sigma(s) for s in sigma]
+    else:
+        sigmas = [check_sigma(sigma)] * len(variables)
+    mats = [as_matrix(v, name) for v, name in zip(variables, names)]
+    devices = {str(m.device) if is_torch(m) else "numpy" for m in mats}
+    if len(devices) > 1:  # mixed inputs: compute on the host
+        mats = [m.cpu().numpy() if is_torch(m) else m for m in mats]
+    check_same_n(**dict(zip(names, mats)))
+    return [normalized_gram(m, kernel, "median" if s is None else s, what) for m, s in zip(mats, sigmas)]
+
+
+def hadamard_normalized(mats):
+    """The elementwise product of kernel matrices, divided by its trace."""
+    A = mats[0]
+    for B in mats[1:]:
+        A = A * B
+    return A / float(A.diagonal().sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# the coding rate: ½ log det(I + a ZᵀZ) (Yu et al. 2020)
+# ----------------------------------------------------------------------------------------------
+def _rate_factor(n: int, d: int, eps: float, log2_scale: int = 0):
+    """``d / (n eps²) * 2**log2_scale`` as a normal float64, or ``None`` when it is not one."""
+    den = n * eps * eps
+    if not (den >= 2.2250738585072014e-308 and math.isfinite(den)):
+        return None
+    a = ldexp(d / den, log2_scale)
+    return a if 2.2250738585072014e-308 <= a < math.inf else None
+
+
+def _log_rate_factor(n: int, d: int, eps: float, log2_scale: int = 0) -> float:
+    return math.log(d) - math.log(n) - 2.0 * math.log(eps) + log2_scale * math.log(2.0)
+
+
+def rate_from_eigenvalues(lam: np.ndarray, n: int, d: int, eps: float, log2_scale: int = 0) -> float:
+    """½ Σ log(1 + a λ), a = d/(n eps²) 2**log2_scale; in the log domain when a λ leaves float64."""
+    a = _rate_factor(n, d, eps, log2_scale)
+    top = float(lam.max()) if lam.size else 0.0
+    if a is not None and a * top < 2.0**1000:
+        return 0.5 * float(np.log1p(lam * a).sum())
+    pos = lam[lam > 0]
+    t = _log_rate_factor(n, d, eps, log2_scale) + np.log(pos)  # log(a λ), finite
+    return 0.5 * float(np.logaddexp(0.0, t).sum())  # log(1 + e^t) without overflow or underflow
+
+
+def _half_logdet_identity_plus(M) -> float:
+    """½ log det(I + M) of a symmetric positive semi-definite ``M``, by Cholesky (``M`` is overwritten).
+
+    Raises ``numpy.linalg.LinAlgError`` when I + M is not numerically positive definite.
+    """
+    if is_torch(M):
+        import torch
+
+        M.diagonal().add_(1.0)
+        try:
+            return float(torch.log(torch.linalg.cholesky(M).diagonal()).sum())
+        except torch.linalg.LinAlgError:
+            raise np.linalg.LinAlgError from None
+    M[np.diag_indices_from(M)] += 1.0
+    return float(np.log(cholesky(M, lower=False, overwrite_a=True, check_finite=False).diagonal()).sum())
+
+
+def rate_direct(X, eps: float) -> float:
+    """½ logdet(I + d/(n eps²) G) of the smaller Gram matrix G, by Cholesky (cheaper than eigenvalues).
+
+    ``X`` is rescaled by a power of two first (exact), so ZᵀZ never overflows or underflows.
+    When ``a * max(G)`` is so large that round-off in G (about eps * max(G)) would add more
+    than ~1e-6 nats per direction, or overflows, or so small (below 1e-2) that log(1 + x)
+    of the Cholesky pivots would lose its relative accuracy, the rate is taken from the
+    singular values of ``X`` by a direct SVD (accurate to eps * sigma_max; those below the
+    numerical-rank threshold are zeros), with log1p or in the log domain.
+    """
+    n, d = X.shape
+    Xs, k = pow2_normalized(X)  # X = Xs * 2**k
+    a = _rate_factor(n, d, eps, 2 * k)
+    M = gram_matrix(Xs)
+    top = float(M.diagonal().max())  # >= the largest eigenvalue / min(n, d)
+    if a is not None and 1e-2 <= a * top and a * top * max(min(n, d), CLIP_FLOOR) * EPS <= 1e-6:
+        M *= a
+        try:
+            return _half_logdet_identity_plus(M)
+        except np.linalg.LinAlgError:  # not numerically positive definite: fall through to the SVD
+            pass
+    sv = singular_values(Xs)
+    sv = np.where(sv > sv.max(initial=0.0) * max(n, d) * EPS, sv, 0.0)
+    return rate_from_eigenvalues(sv * sv, n, d, eps, 2 * k)

@@ -27,7 +27,7 @@ from ._validation import (
     warn,
 )
 from ._discrete import bin_codes, shannon
-from ._gram import EPS, as_matrix, check_sigma, eigvalsh, gaussian_gram, is_torch, max_abs, times_pow2
+from ._gram import EPS, as_matrix, check_sigma, eigvalsh, gaussian_gram, is_torch, max_abs, take_rows, times_pow2
 
 __all__ = [
     "DiffusionResult",
@@ -174,17 +174,6 @@ def _subsample_index(n: int, max_n, rng) -> np.ndarray | None:
     return np.sort(rng.choice(n, size=max_n, replace=False))
 
 
-def _take(X, idx):
-    """Rows of X (NumPy or torch) at NumPy indices."""
-    if idx is None:
-        return X
-    if is_torch(X):
-        import torch
-
-        return X[torch.as_tensor(idx, device=X.device)]
-    return X[idx]
-
-
 def _take2(G, idx):
     """Square submatrix G[idx][:, idx] (NumPy or torch)."""
     if is_torch(G):
@@ -198,17 +187,17 @@ def _take2(G, idx):
 # ----------------------------------------------------------------------------------------------
 # the computation
 # ----------------------------------------------------------------------------------------------
-def _affinity(X, kernel: str, sigma, what: str):
-    """Gaussian affinity exp(-d^2 / (2 sigma^2)) with one bandwidth, or the precomputed matrix.
+def _affinity(X, idx, kernel: str, sigma, what: str):
+    """``(G, sigma)``: the affinity of the samples at ``idx`` (all for ``None``) and its bandwidth.
 
-    A fixed bandwidth that makes the kernel the identity (every off-diagonal affinity
-    underflows to 0) or all ones raises a ``ValueError``: DSE would then be log n or 0
-    whatever the data.
+    The Gaussian affinity exp(-d^2 / (2 sigma^2)) with one bandwidth, or the submatrix of a
+    precomputed (already validated) matrix, with bandwidth ``None``. A fixed bandwidth that
+    makes the kernel the identity (every off-diagonal affinity underflows to 0) or all ones
+    raises a ``ValueError``: DSE would then be log n or 0 whatever the data.
     """
     if kernel == "precomputed":
-        _check_affinity(X)
-        return X, None
-    return gaussian_gram(X, sigma, what, degenerate="raise")
+        return (X if idx is None else _take2(X, idx)), None
+    return gaussian_gram(take_rows(X, idx), sigma, what, degenerate="raise")
 
 
 def _dse_of_affinity(G, t: float, reference: bool, inplace: bool = False) -> float:
@@ -364,10 +353,7 @@ def diffusion_spectral_entropy(
     _warn_if_slow(X, float(n_used) ** 3, X.shape[0], max_n, "diffusion_spectral_entropy")
     if kernel == "precomputed":
         _check_affinity(X)
-        G = X if idx is None else _take2(X, idx)
-        s = None
-    else:
-        G, s = _affinity(_take(X, idx), kernel, sigma, "diffusion_spectral_entropy")
+    G, s = _affinity(X, idx, kernel, sigma, "diffusion_spectral_entropy")
     h = _dse_of_affinity(G, t, reference=preset == "liao2023", inplace=G is not X)
     return DiffusionResult(
         to_base(h, base), sigma=s, t=t, n_samples=int(G.shape[0]), kernel=kernel, preset=preset, base=base
@@ -502,11 +488,7 @@ def diffusion_spectral_mutual_information(
     _, counts = np.unique(labels, return_counts=True)
     cost = float((counts.astype(np.float64) ** 3).sum()) * (n_draws + 1)  # one conditional, n_draws random per class
     _warn_if_slow(X, cost, n, max_n, "diffusion_spectral_mutual_information")
-    if kernel == "precomputed":
-        G = X if idx is None else _take2(X, idx)
-        s = None
-    else:
-        G, s = _affinity(_take(X, idx), kernel, sigma, "diffusion_spectral_mutual_information")
+    G, s = _affinity(X, idx, kernel, sigma, "diffusion_spectral_mutual_information")
     n = G.shape[0]
     reference = preset == "liao2023"
     classes, counts = np.unique(labels, return_counts=True)

@@ -49,24 +49,27 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import cholesky
 
 from ._discrete import shannon
 from ._gram import (
-    CLIP_FLOOR,
     EPS,
     GramSpectrum,
     as_matrix,
+    check_kernel,
     check_sigma,
     clip_spectrum,
     eigvalsh,
-    gaussian_gram,
-    gram_matrix,
     gram_spectrum,
-    is_torch,
+    hadamard_normalized,
     ldexp,
     max_abs,
+    normalized_gram,
+    normalized_grams,
     pow2_normalized,
+    rate_direct,
+    rate_from_eigenvalues,
+    singular_values,
+    take_rows,
 )
 from ._validation import _is_torch_tensor, as_labels, as_samples, check_alpha, check_same_n, to_base, warn
 
@@ -356,25 +359,6 @@ def diff_erank(Z_untrained, Z_trained) -> float:
 # ----------------------------------------------------------------------------------------------
 # matrix-based Rényi entropy and mutual information (Sánchez Giraldo et al. 2015)
 # ----------------------------------------------------------------------------------------------
-def _check_kernel(kernel):
-    if kernel not in ("linear", "gaussian"):
-        raise ValueError(f"kernel must be 'linear' or 'gaussian'; got {kernel!r}")
-    return kernel
-
-
-def _normalized_gram(X, kernel: str, sigma, what: str):
-    """K / tr K (n x n, NumPy or torch); scale-free, so computed from Z rescaled by a power of two."""
-    if kernel == "linear":
-        X, _ = pow2_normalized(X)
-        K = X @ X.T
-    else:
-        K, _ = gaussian_gram(X, sigma, what)
-    tr = float(K.diagonal().sum())
-    if tr <= 0.0:
-        raise ValueError(f"{what}: the Gram matrix is all zeros (Z is zero); its entropy is undefined")
-    return K / tr
-
-
 def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> float:
     r"""Matrix-based Rényi α-order entropy of a Gram matrix (Sánchez Giraldo et al. 2015).
 
@@ -446,7 +430,7 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
     [3.0, 3.0, 3.0]
     """
     alpha = check_alpha(alpha)
-    _check_kernel(kernel)
+    check_kernel(kernel)
     sigma = check_sigma(sigma)
     if kernel == "linear":
         spec = _spectrum(Z, "matrix_entropy", strict=False)
@@ -458,37 +442,10 @@ def matrix_entropy(Z, alpha=1.0, *, kernel="linear", sigma=None, base=None) -> f
                 "(a linear-kernel spectrum)"
             )
         X = as_matrix(Z, "Z")
-        A = _normalized_gram(X, "gaussian", "median" if sigma is None else sigma, "matrix_entropy")
+        A = normalized_gram(X, "gaussian", "median" if sigma is None else sigma, "matrix_entropy")
         lam = clip_spectrum(eigvalsh(A, "matrix_entropy"), *A.shape)
         lam = lam / lam.sum()
     return to_base(_renyi(lam, alpha), base)
-
-
-def _normalized_grams(variables, names, kernel, sigma, what):
-    """Trace-normalised n x n Gram matrix of each variable, all in one backend."""
-    _check_kernel(kernel)
-    if isinstance(sigma, (tuple, list)):
-        if len(sigma) != len(variables):
-            raise ValueError(
-                f"{what}: sigma has {len(sigma)} entries for {len(variables)} variables; pass one "
-                "bandwidth per variable or a single one"
-            )
-        sigmas = [check_sigma(s) for s in sigma]
-    else:
-        sigmas = [check_sigma(sigma)] * len(variables)
-    mats = [as_matrix(v, name) for v, name in zip(variables, names)]
-    devices = {str(m.device) if is_torch(m) else "numpy" for m in mats}
-    if len(devices) > 1:  # mixed inputs: compute on the host
-        mats = [m.cpu().numpy() if is_torch(m) else m for m in mats]
-    check_same_n(**dict(zip(names, mats)))
-    return [_normalized_gram(m, kernel, "median" if s is None else s, what) for m, s in zip(mats, sigmas)]
-
-
-def _hadamard_normalized(mats):
-    A = mats[0]
-    for B in mats[1:]:
-        A = A * B
-    return A / float(A.diagonal().sum())
 
 
 def _renyi_of_matrix(A, alpha: float, what: str = "the kernel matrix") -> float:
@@ -547,8 +504,8 @@ def matrix_joint_entropy(variables, alpha=1.0, *, kernel="gaussian", sigma=None,
             "matrix_joint_entropy: pass a list of variables, each of shape (n_samples, n_features)"
         )
     names = [f"variables[{i}]" for i in range(len(variables))]
-    mats = _normalized_grams(list(variables), names, kernel, sigma, "matrix_joint_entropy")
-    return to_base(_renyi_of_matrix(_hadamard_normalized(mats), alpha), base)
+    mats = normalized_grams(list(variables), names, kernel, sigma, "matrix_joint_entropy")
+    return to_base(_renyi_of_matrix(hadamard_normalized(mats), alpha), base)
 
 
 def mi_matrix(x, y, *, alpha=1.0, kernel="gaussian", sigma=None, base=None) -> float:
@@ -608,8 +565,8 @@ def mi_matrix(x, y, *, alpha=1.0, kernel="gaussian", sigma=None, base=None) -> f
     alpha = check_alpha(alpha)
     if isinstance(sigma, (tuple, list)) and len(sigma) != 2:
         raise ValueError(f"sigma must be one bandwidth or a pair (sigma_x, sigma_y); got {len(sigma)} values")
-    A, B = _normalized_grams([x, y], ["x", "y"], kernel, sigma, "mi_matrix")
-    s = [_renyi_of_matrix(M, alpha) for M in (A, B, _hadamard_normalized([A, B]))]
+    A, B = normalized_grams([x, y], ["x", "y"], kernel, sigma, "mi_matrix")
+    s = [_renyi_of_matrix(M, alpha) for M in (A, B, hadamard_normalized([A, B]))]
     return to_base(s[0] + s[1] - s[2], base)
 
 
@@ -717,70 +674,6 @@ def _check_eps(eps) -> float:
     return float(eps)
 
 
-def _rate_factor(n: int, d: int, eps: float, log2_scale: int = 0):
-    """``d / (n eps²) * 2**log2_scale`` as a normal float64, or ``None`` when it is not one."""
-    den = n * eps * eps
-    if not (den >= 2.2250738585072014e-308 and math.isfinite(den)):
-        return None
-    a = ldexp(d / den, log2_scale)
-    return a if 2.2250738585072014e-308 <= a < math.inf else None
-
-
-def _log_rate_factor(n: int, d: int, eps: float, log2_scale: int = 0) -> float:
-    return math.log(d) - math.log(n) - 2.0 * math.log(eps) + log2_scale * math.log(2.0)
-
-
-def _rate_from_eigs(lam: np.ndarray, n: int, d: int, eps: float, log2_scale: int = 0) -> float:
-    """½ Σ log(1 + a λ), a = d/(n eps²) 2**log2_scale; in the log domain when a λ leaves float64."""
-    a = _rate_factor(n, d, eps, log2_scale)
-    top = float(lam.max()) if lam.size else 0.0
-    if a is not None and a * top < 2.0**1000:
-        return 0.5 * float(np.log1p(lam * a).sum())
-    pos = lam[lam > 0]
-    t = _log_rate_factor(n, d, eps, log2_scale) + np.log(pos)  # log(a λ), finite
-    return 0.5 * float(np.logaddexp(0.0, t).sum())  # log(1 + e^t) without overflow or underflow
-
-
-def _rate_direct(X, eps: float) -> float:
-    """½ logdet(I + d/(n eps²) G) of the smaller Gram matrix G, by Cholesky (cheaper than eigenvalues).
-
-    ``X`` is rescaled by a power of two first (exact), so ZᵀZ never overflows or underflows.
-    When ``a * max(G)`` is so large that round-off in G (about eps * max(G)) would add more
-    than ~1e-6 nats per direction, or overflows, or so small (below 1e-2) that log(1 + x)
-    of the Cholesky pivots would lose its relative accuracy, the rate is taken from the
-    singular values of ``X`` by a direct SVD (accurate to eps * sigma_max; those below the
-    numerical-rank threshold are zeros), with log1p or in the log domain.
-    """
-    n, d = X.shape
-    Xs, k = pow2_normalized(X)  # X = Xs * 2**k
-    a = _rate_factor(n, d, eps, 2 * k)
-    M = gram_matrix(Xs)
-    top = float(M.diagonal().max())  # >= the largest eigenvalue / min(n, d)
-    if a is not None and 1e-2 <= a * top and a * top * max(min(n, d), CLIP_FLOOR) * EPS <= 1e-6:
-        M *= a
-        try:
-            if is_torch(M):
-                import torch
-
-                M.diagonal().add_(1.0)
-                try:
-                    return float(torch.log(torch.linalg.cholesky(M).diagonal()).sum())
-                except torch.linalg.LinAlgError:
-                    raise np.linalg.LinAlgError from None
-            M[np.diag_indices_from(M)] += 1.0
-            return float(np.log(cholesky(M, lower=False, overwrite_a=True, check_finite=False).diagonal()).sum())
-        except np.linalg.LinAlgError:  # not numerically positive definite: fall through to the SVD
-            pass
-    if is_torch(Xs):
-        import torch
-
-        sv = torch.linalg.svdvals(Xs).cpu().numpy()
-    else:
-        sv = np.linalg.svd(Xs, compute_uv=False)
-    sv = np.where(sv > sv.max(initial=0.0) * max(n, d) * EPS, sv, 0.0)
-    return _rate_from_eigs(sv * sv, n, d, eps, 2 * k)
-
-
 def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
     r"""Coding rate of a set of representations (Yu et al. 2020, MCR²).
 
@@ -844,8 +737,8 @@ def coding_rate(Z, eps=MCR2_EPS, *, base=None) -> float:
     """
     eps = _check_eps(eps)
     if isinstance(Z, GramSpectrum):
-        return to_base(_rate_from_eigs(Z.eigenvalues, Z.n_samples, Z.n_features, eps, Z.log2_scale), base)
-    return to_base(_rate_direct(as_matrix(Z, "Z"), eps), base)
+        return to_base(rate_from_eigenvalues(Z.eigenvalues, Z.n_samples, Z.n_features, eps, Z.log2_scale), base)
+    return to_base(rate_direct(as_matrix(Z, "Z"), eps), base)
 
 
 def rate_reduction(Z, y, eps=MCR2_EPS, *, base=None) -> float:
@@ -895,18 +788,11 @@ def rate_reduction(Z, y, eps=MCR2_EPS, *, base=None) -> float:
     if labels.ndim != 1:
         raise ValueError("y must be one label per sample")
     n = X.shape[0]
-    total = _rate_direct(X, eps)
+    total = rate_direct(X, eps)
     within = 0.0
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        if is_torch(X):
-            import torch
-
-            Xc = X[torch.as_tensor(idx, device=X.device)]
-        else:
-            Xc = X[idx]
-        nc = idx.size
-        within += (nc / n) * _rate_direct(Xc, eps)
+        within += (idx.size / n) * rate_direct(take_rows(X, idx), eps)
     return to_base(total - within, base)
 
 
@@ -983,13 +869,7 @@ def singular_value_summary(W) -> SingularValueSummary:
     (4.0, 1.3125, 3)
     """
     X, k = pow2_normalized(_as_weight(W))  # W = X * 2**k exactly; the SVD never sees extreme values
-    if is_torch(X):
-        import torch
-
-        sv = torch.linalg.svdvals(X).cpu().numpy()
-    else:
-        sv = np.linalg.svd(X, compute_uv=False)
-    sv = np.sort(np.asarray(sv, dtype=np.float64))[::-1]
+    sv = np.sort(np.asarray(singular_values(X), dtype=np.float64))[::-1]
     smax, smin = float(sv[0]), float(sv[-1])
     if smax == 0.0:
         raise ValueError("W is all zeros; its condition number and ranks are undefined")
