@@ -25,7 +25,14 @@ import numpy as np
 from scipy.linalg import cholesky
 from scipy.linalg.blas import dsyrk
 
-from ._validation import _check_shape, _is_torch_tensor, as_samples, check_flag, check_same_n, warn
+from ._validation import (
+    _check_shape,
+    _is_torch_tensor,
+    as_samples,
+    check_flag,
+    check_same_n,
+    warn,
+)
 
 EPS = float(np.finfo(np.float64).eps)
 

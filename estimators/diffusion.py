@@ -16,6 +16,18 @@ import numbers
 
 import numpy as np
 
+from ._discrete import bin_codes, shannon
+from ._gram import (
+    EPS,
+    as_matrix,
+    check_sigma,
+    eigvalsh,
+    gaussian_gram,
+    is_torch,
+    max_abs,
+    take_rows,
+    times_pow2,
+)
 from ._validation import (
     _to_numpy,
     as_labels,
@@ -26,8 +38,6 @@ from ._validation import (
     to_base,
     warn,
 )
-from ._discrete import bin_codes, shannon
-from ._gram import EPS, as_matrix, check_sigma, eigvalsh, gaussian_gram, is_torch, max_abs, take_rows, times_pow2
 
 __all__ = [
     "DiffusionResult",

@@ -51,6 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._discrete import shannon
+from ._docs import fill
 from ._gram import (
     EPS,
     GramSpectrum,
@@ -71,7 +72,15 @@ from ._gram import (
     singular_values,
     take_rows,
 )
-from ._validation import _is_torch_tensor, as_labels, as_samples, check_alpha, check_same_n, to_base, warn
+from ._validation import (
+    _is_torch_tensor,
+    as_labels,
+    as_samples,
+    check_alpha,
+    check_same_n,
+    to_base,
+    warn,
+)
 
 __all__ = [
     "GramSpectrum",
@@ -109,6 +118,9 @@ GRAM_PREPARATION: dict[str, tuple[bool, bool]] = {
     "coding_rate": (False, False),
     "matrix_entropy": (False, False),
 }
+
+_WEI2024 = """L. Wei, Z. Tan, C. Li, J. Wang, W. Huang, "Diff-eRank: A novel rank-based
+    metric for evaluating large language models", NeurIPS 2024."""
 
 # GramSpectrum and gram_spectrum live in the private _gram module (the diffusion measures share
 # its machinery) but are public here: documented, pickled and shown as estimators.spectral.*.
@@ -270,6 +282,7 @@ def von_neumann_entropy(Z, *, base=None) -> float:
     return to_base(shannon(lam), base)
 
 
+@fill(wei2024=_WEI2024)
 def effective_rank(Z) -> float:
     r"""Effective rank of a representation as in Diff-eRank (Wei et al. 2024).
 
@@ -296,8 +309,7 @@ def effective_rank(Z) -> float:
 
     References
     ----------
-    L. Wei, Z. Tan, C. Li, J. Wang, W. Huang, "Diff-eRank: A novel rank-based
-    metric for evaluating large language models", NeurIPS 2024.
+    %(wei2024)s
 
     Examples
     --------
@@ -312,6 +324,7 @@ def effective_rank(Z) -> float:
     return float(math.exp(shannon(lam)))
 
 
+@fill(wei2024=_WEI2024)
 def diff_erank(Z_untrained, Z_trained) -> float:
     r"""Diff-eRank: effective rank of an untrained model's representation minus a trained one's.
 
@@ -341,8 +354,7 @@ def diff_erank(Z_untrained, Z_trained) -> float:
 
     References
     ----------
-    L. Wei, Z. Tan, C. Li, J. Wang, W. Huang, "Diff-eRank: A novel rank-based
-    metric for evaluating large language models", NeurIPS 2024.
+    %(wei2024)s
 
     Examples
     --------

@@ -31,15 +31,10 @@ from estimators.spectral import (
     von_neumann_entropy,
 )
 
+from ._spectral_data import offset_data as _data
+
 LN2 = math.log(2.0)
 TOL = 1e-8  # the acceptance tolerance for "agrees with a direct evaluation of its formula"
-
-
-def _data(shape, seed):
-    """Anisotropic, offset data (a non-trivial spectrum and a non-zero mean)."""
-    rng = np.random.default_rng(seed)
-    n, d = shape
-    return rng.standard_normal((n, d)) * np.linspace(0.2, 3.0, d) + 0.7
 
 
 TALL = (300, 12)
