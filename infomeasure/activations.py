@@ -24,6 +24,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from estimators.validation import to_numpy
+
 __all__ = ["ActivationFile", "list_snapshots", "load_activations", "load_array"]
 
 _SUFFIXES = (".safetensors", ".npz", ".npy", ".pt", ".pth")
@@ -73,16 +75,6 @@ class ActivationFile(Mapping):
         return f"ActivationFile({self.path!r}, format={self.format!r}, layers={self._keys!r})"
 
 
-def _tensor_to_numpy(t):
-    """A CPU numpy array from a torch tensor (bfloat16/float16 widened to float32)."""
-    import torch
-
-    t = t.detach()
-    if t.dtype in (torch.bfloat16, torch.float16):
-        t = t.to(torch.float32)
-    return t.cpu().numpy()
-
-
 def _open_safetensors(path):
     try:
         from safetensors import safe_open
@@ -95,7 +87,7 @@ def _open_safetensors(path):
     def read(key):
         if _have_torch():
             with safe_open(path, framework="pt") as f:
-                return _tensor_to_numpy(f.get_tensor(key))
+                return to_numpy(f.get_tensor(key), key)
         with safe_open(path, framework="numpy") as f:
             return f.get_tensor(key)
 
@@ -145,7 +137,7 @@ def _open_pt(path):
         tensors = {str(i): v for i, v in enumerate(obj) if isinstance(v, torch.Tensor)}
     else:
         tensors = {}
-    return ActivationFile(path, "pt", list(tensors), lambda key: _tensor_to_numpy(tensors[key]))
+    return ActivationFile(path, "pt", list(tensors), lambda key: to_numpy(tensors[key], key))
 
 
 _OPENERS = {".safetensors": _open_safetensors, ".npz": _open_npz, ".npy": _open_npy, ".pt": _open_pt, ".pth": _open_pt}

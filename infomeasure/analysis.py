@@ -18,17 +18,15 @@ read both.
 from __future__ import annotations
 
 import builtins
-import math
 import sys
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
-from estimators._validation import _unmasked
+from estimators.validation import to_numpy, unmasked
 
-from .measures import Measure, SpectralMeasure, get_measure
-from .sinks import COLUMNS
+from .measures import InputsMI, SpectralMeasure, evaluate, get_measure, reduce_rows
 
 __all__ = ["DEFAULT_MEASURES", "analyze", "analyze_series", "reduce_array"]
 
@@ -39,9 +37,10 @@ DEFAULT_MEASURES = ("rankme", "effective_rank", "von_neumann_entropy", "alpha_re
 def reduce_array(a, reduce="mean") -> np.ndarray:
     """A ``(samples, features)`` float64 array from saved activations of shape ``(samples, ...)``.
 
-    The same convention as :func:`infomeasure.probes.reduce_output`: ``"mean"`` averages conv maps
-    ``(n, C, H, W)`` over space and sequences ``(n, T, D)`` over tokens; ``"last"`` takes the last
-    token; ``"flatten"`` keeps every value.
+    The same convention as :func:`infomeasure.probes.reduce_output` (both use
+    :func:`infomeasure.measures.reduce_rows`): ``"mean"`` averages conv maps ``(n, C, H, W)`` over
+    space and sequences ``(n, T, D)`` over tokens; ``"last"`` takes the last token; ``"flatten"``
+    keeps every value.
 
     >>> from infomeasure.analysis import reduce_array
     >>> import numpy as np
@@ -49,7 +48,7 @@ def reduce_array(a, reduce="mean") -> np.ndarray:
     ((2, 3), (2, 5))
     """
     if isinstance(a, np.ma.MaskedArray):
-        a = _unmasked(a, "activations")
+        a = unmasked(a, "activations")
     a = np.asarray(a)
     if a.ndim == 0:
         raise ValueError("activations must have a samples axis; got a scalar")
@@ -58,47 +57,11 @@ def reduce_array(a, reduce="mean") -> np.ndarray:
                         "np.concatenate([a.real, a.imag], axis=-1) to keep both parts")
     if a.dtype.kind not in "biuf":
         raise TypeError(f"activations must hold real numbers; got dtype {a.dtype}")
-    if callable(reduce):
-        a = np.asarray(reduce(a))
-    elif a.ndim == 1:
-        a = a[:, None]
-    elif a.ndim == 2:
-        pass
-    elif reduce == "flatten":
-        a = a.reshape(a.shape[0], -1)
-    elif reduce == "last":
-        if a.ndim != 3:
-            raise ValueError(f"reduce='last' needs (samples, tokens, features) activations; got shape {a.shape}")
-        a = a[:, -1]
-    elif reduce == "mean":
-        a = a.mean(axis=1) if a.ndim == 3 else a.mean(axis=tuple(range(2, a.ndim)))
-    else:
-        raise ValueError(f"reduce must be 'mean', 'last', 'flatten' or a callable; got {reduce!r}")
+    a = np.asarray(reduce_rows(a, reduce))
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-class _InputsMeasure(Measure):
-    """I(X; T): kNN mutual information (``estimators.mi_ksg``) between the inputs and a layer."""
-
-    name = "mi_inputs"
-    method = "mi_ksg"
-    higher_is_better = None
-    needs_labels = True
-
-    def compute(self, Z, y=None, spectrum=None) -> float:
-        from estimators import mi_ksg
-
-        return float(mi_ksg(y, Z, **self.params))
-
-
-def _finite(v, name):
-    v = float(v)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} gave a non-finite value {v}")
-    return v
-
-
-def _run_job(step, layer, raw, reduce, measures, y):
+def _run_job(step, layer, raw, reduce, measures, y, x_in):
     """One job: the measures of one (step, layer) that share a spectrum (or a single measure).
 
     Returns ``(rows, warnings)``: the warnings raised by the estimators, as ``(category name,
@@ -106,7 +69,7 @@ def _run_job(step, layer, raw, reduce, measures, y):
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rows = _run_measures(step, layer, raw, reduce, measures, y)
+        rows = _measure_layer(step, layer, raw, reduce, measures, y, x_in)
     seen = []
     for w in caught:
         item = (w.category.__name__, str(w.message))
@@ -115,41 +78,22 @@ def _run_job(step, layer, raw, reduce, measures, y):
     return rows, seen
 
 
-def _run_measures(step, layer, raw, reduce, measures, y):
-    rows = []
-    z = None
-    spectrum = None
-    base = {c: None for c in COLUMNS}
+def _measure_layer(step, layer, raw, reduce, measures, y, x_in):
+    """Reduce one saved array, feed the streaming measures its raw values, and :func:`evaluate`."""
+    z, states, errors = None, {}, {}
     try:
         z = reduce_array(raw, reduce)
-        n, d = z.shape
-        prep_error = None
     except Exception as e:  # noqa: BLE001 - recorded as error rows
-        n = d = 0
-        prep_error = e
+        errors[None] = e
     for m in measures:
-        row = dict(base, step=step, layer=layer, measure=m.name, method=m.method, n_samples=n, n_features=d, units=m.units)
-        try:
-            if prep_error is not None:
-                raise prep_error
-            if m.streaming:
-                import torch
+        if m.streaming and None not in errors:
+            import torch
 
-                values = m.finalize(m.update(m.init(), torch.as_tensor(np.asarray(raw))))
-                for suffix, v in values.items():
-                    rows.append(dict(row, measure=m.name + suffix, value=_finite(v, m.name)))
-                continue
-            if isinstance(m, SpectralMeasure):
-                if spectrum is None:
-                    spectrum = m.spectrum(z)
-                v = m.compute(z, spectrum=spectrum)
-            else:
-                v = m.compute(z, y if m.needs_labels else None)
-            row["value"] = _finite(v, m.name)
-        except Exception as e:  # noqa: BLE001 - an error row, as in probes
-            row["error"] = f"{type(e).__name__}: {e}".replace("\n", " ")
-        rows.append(row)
-    return rows
+            try:
+                states[m.name] = m.update(m.init(), torch.as_tensor(np.asarray(raw)))
+            except Exception as e:  # noqa: BLE001 - recorded as an error row
+                errors[m.name] = e
+    return evaluate(measures, z, step=step, layer=layer, labels=y, inputs=x_in, states=states, errors=errors)
 
 
 def _as_checkpoints(activations, step):
@@ -256,37 +200,71 @@ def analyze(
         layer's number of samples (a mismatched file).
     """
     checkpoints = _as_checkpoints(activations, step)
-    y = None
-    if labels is not None:
-        y = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"labels must be one-dimensional (one label per sample); got shape {y.shape}")
-    x_in = None
-    if inputs is not None:
-        x_in = np.asarray(inputs.numpy() if hasattr(inputs, "numpy") else inputs, dtype=np.float64)
-        x_in = x_in.reshape(x_in.shape[0], -1) if x_in.ndim > 1 else x_in[:, None]
+    y, x_in = _as_labels(labels), _as_inputs(inputs)
+    ms = _measures_for(measures, y, x_in)
+    jobs = _plan_jobs(checkpoints, ms, reduce, y, x_in)
+    results = _run_jobs(jobs, executor, _progress(progress, len(jobs)))
+    # estimator warnings, once each, naming the layer and measures they came from
+    for job, (_, caught) in zip(jobs, results):
+        where = f"layer {job[1]!r}" + (f" at step {job[0]}" if job[0] is not None else "")
+        for category, message in caught:
+            cat = getattr(builtins, category, None)
+            cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
+            warnings.warn(f"{where}, {'/'.join(m.name for m in job[4])}: {message}", cat, stacklevel=2)
+    return _in_order(jobs, [rows for rows, _ in results], ms)
 
+
+def _as_labels(labels):
+    if labels is None:
+        return None
+    y = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional (one label per sample); got shape {y.shape}")
+    return y
+
+
+def _as_inputs(inputs):
+    if inputs is None:
+        return None
+    x_in = np.asarray(inputs.numpy() if hasattr(inputs, "numpy") else inputs, dtype=np.float64)
+    return x_in.reshape(x_in.shape[0], -1) if x_in.ndim > 1 else x_in[:, None]
+
+
+def _measures_for(measures, y, x_in):
+    """The measure objects: the defaults (plus ``mi_labels`` with labels, ``mi_inputs`` with inputs)."""
     if measures is None:
         measures = list(DEFAULT_MEASURES) + (["mi_labels"] if y is not None else [])
     elif isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
     ms = [get_measure(m) for m in measures]
-    if x_in is not None and not any(m.name == "mi_inputs" for m in ms):
-        ms.append(_InputsMeasure())
-    needs_y = [m for m in ms if m.needs_labels and not isinstance(m, _InputsMeasure)]
+    if x_in is not None and not any(m.needs_inputs for m in ms):
+        ms.append(InputsMI())
+    needs_y = [m.name for m in ms if m.needs_labels]
     if needs_y and y is None:
-        raise ValueError(f"measures {[m.name for m in needs_y]} need labels: pass labels=...")
+        raise ValueError(f"measures {needs_y} need labels: pass labels=...")
+    needs_x = [m.name for m in ms if m.needs_inputs]
+    if needs_x and x_in is None:
+        raise ValueError(f"measures {needs_x} need the network inputs: pass inputs=...")
+    return ms
 
-    # the jobs, after checking every layer's sample count against labels/inputs
+
+def _plan_jobs(checkpoints, ms, reduce, y, x_in):
+    """One job per (step, layer) and group of measures, after checking sample counts against labels/inputs.
+
+    Spectral measures with the same preparation form one group (one eigendecomposition); every
+    other measure is its own group. A job carries labels and inputs only when its measures use them.
+    """
+    groups: dict = {}
+    for m in ms:
+        key = ("spectral", m.prep) if isinstance(m, SpectralMeasure) else ("single", id(m))
+        groups.setdefault(key, []).append(m)
     jobs = []
     for st, layers in checkpoints.items():
         for layer, arr in layers.items():
             if hasattr(arr, "detach"):
-                from .activations import _tensor_to_numpy
-
-                arr = _tensor_to_numpy(arr)
+                arr = to_numpy(arr, f"layer {layer!r}")
             n = int(np.shape(arr)[0]) if np.ndim(arr) else 0
             for what, ref in (("labels", y), ("inputs", x_in)):
                 if ref is not None and len(ref) != n:
@@ -295,47 +273,43 @@ def analyze(
                         + (f" at step {st}" if st is not None else "")
                         + f" has {n} samples; they must match sample for sample"
                     )
-            groups: dict = {}
-            for m in ms:
-                key = ("spectral", m.prep) if isinstance(m, SpectralMeasure) else ("single", id(m))
-                groups.setdefault(key, []).append(m)
             for group in groups.values():
-                target = x_in if isinstance(group[0], _InputsMeasure) else y
-                jobs.append((st, layer, arr, reduce, group, target))
+                gy = y if any(m.needs_labels for m in group) else None
+                gx = x_in if any(m.needs_inputs for m in group) else None
+                jobs.append((st, layer, arr, reduce, group, gy, gx))
+    return jobs
 
-    report = _progress(progress, len(jobs))
+
+def _run_jobs(jobs, executor, report):
+    """Each job's ``(rows, warnings)``, in job order, run here or on ``executor``."""
     results = [None] * len(jobs)
     if executor is None:
         for i, job in enumerate(jobs):
             results[i] = _run_job(*job)
             report(i + 1, len(jobs))
-    else:
-        from concurrent.futures import as_completed
+        return results
+    from concurrent.futures import as_completed
 
-        futures = {executor.submit(_run_job, *job): i for i, job in enumerate(jobs)}
-        for done, fut in enumerate(as_completed(futures), 1):
-            results[futures[fut]] = fut.result()
-            report(done, len(jobs))
+    futures = {executor.submit(_run_job, *job): i for i, job in enumerate(jobs)}
+    for done, fut in enumerate(as_completed(futures), 1):
+        results[futures[fut]] = fut.result()
+        report(done, len(jobs))
+    return results
 
-    # estimator warnings, once each, naming the layer and measures they came from
-    for i, job in enumerate(jobs):
-        for category, message in results[i][1]:
-            where = f"layer {job[1]!r}" + (f" at step {job[0]}" if job[0] is not None else "")
-            cat = getattr(builtins, category, None)
-            cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
-            warnings.warn(f"{where}, {'/'.join(m.name for m in job[4])}: {message}", cat, stacklevel=2)
-    results = [r[0] for r in results]
 
-    # rows in (step, layer, measure-order) order regardless of completion order
+def _in_order(jobs, results, ms):
+    """The rows in (step, layer, measure order) order, whatever order the jobs finished in."""
     order = {m.name: i for i, m in enumerate(ms)}
-    rows = []
+    first_job: dict = {}
     for i, job in enumerate(jobs):
-        rows.extend((i, order.get(r["measure"].split("[")[0], 0), j, r) for j, r in enumerate(results[i]))
-    layer_jobs: dict = {}
-    for i, job in enumerate(jobs):
-        layer_jobs.setdefault((job[0], job[1]), i)
-    rows.sort(key=lambda t: (layer_jobs[(jobs[t[0]][0], jobs[t[0]][1])], t[1], t[0], t[2]))
-    return [r for *_, r in rows]
+        first_job.setdefault((job[0], job[1]), i)
+
+    def key(item):
+        i, j, row = item
+        return first_job[(jobs[i][0], jobs[i][1])], order.get(row["measure"].split("[")[0], 0), i, j
+
+    flat = [(i, j, row) for i, rows in enumerate(results) for j, row in enumerate(rows)]
+    return [row for *_, row in sorted(flat, key=key)]
 
 
 def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> list[dict]:

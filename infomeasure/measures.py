@@ -1,22 +1,31 @@
-"""Measure objects for training-time probes: a name, parameters and metadata around one estimator.
+"""Measure objects: a name, parameters and metadata around one estimator, and the one path that evaluates them.
 
-Each measure wraps a function of :mod:`estimators` (the math lives there, once) and adds what a
-probe needs to know about it, in the style of torchmetrics: ``higher_is_better``, ``units``,
-``needs_labels`` and, for spectral measures, which Gram spectrum preparation it uses, so that the
-measures of one layer at one step share a single eigendecomposition.
+Each measure wraps a function of :mod:`estimators` (the math lives there, once) and adds what
+probes, :func:`infomeasure.analyze` and the reports need to know about it, in the style of
+torchmetrics: ``higher_is_better``, ``units``, ``needs_labels``, what it measures
+(``quantity``), whether it centres the data (``centred``), its range (``lower`` and
+:meth:`Measure.maximum`) and whether a fall of it signals collapse (``collapse_signal``); spectral
+measures also say which Gram spectrum preparation they use, so that the measures of one layer at
+one step share a single eigendecomposition.
 
 Two kinds of measure exist:
 
-* **representation measures** (:class:`SpectralMeasure`, :class:`SampleMeasure`) receive the layer's
-  activations reduced to a ``(n_samples, n_features)`` matrix (plus the labels where needed);
+* **representation measures** (:class:`SpectralMeasure`, :class:`SampleMeasure`, :class:`InputsMI`)
+  receive the layer's activations reduced to a ``(n_samples, n_features)`` matrix (plus the labels
+  or inputs where needed);
 * **streaming measures** (:class:`PredictionEntropy`, :class:`AttentionEntropy`) receive the raw layer
-  output batch by batch (logits, attention probabilities) and keep a few running sums, so a large
-  vocabulary or many attention maps never have to be stored.
+  output batch by batch (logits, attention probabilities) and keep additive sums
+  (:class:`estimators.predictive.EntropySums`), so a large vocabulary or many attention maps never
+  have to be stored.
+
+:func:`evaluate` turns the inputs of one (step, layer) into result rows; probes and
+:func:`infomeasure.analyze` both call it, so a measure gives the same row, or the same error
+row, in both.
 
 >>> from infomeasure.measures import get_measure
 >>> m = get_measure("rankme")
->>> m.name, m.higher_is_better, m.needs_labels, m.units
-('rankme', True, False, 'unitless')
+>>> m.name, m.higher_is_better, m.needs_labels, m.units, m.quantity
+('rankme', True, False, 'unitless', 'effective_rank')
 >>> import numpy as np
 >>> round(m.compute(np.eye(4)), 4)
 4.0
@@ -30,21 +39,30 @@ from typing import ClassVar
 import numpy as np
 
 import estimators as _est
-from estimators._validation import log_base, to_base
-from estimators.spectral import GramSpectrum, gram_spectrum
+from estimators import predictive as _pred
+from estimators.spectral import GRAM_PREPARATION, GramSpectrum, gram_spectrum
+from estimators.validation import log_base
+
+from .sinks import COLUMNS
 
 __all__ = [
     "MEASURES",
     "AttentionEntropy",
+    "InputsMI",
     "Measure",
     "PredictionEntropy",
-    "InputsMI",
     "SampleMeasure",
     "SpectralMeasure",
     "StreamingMeasure",
     "get_measure",
     "logit_entropy",
 ]
+# evaluate, measure_for_row and reduce_rows are public in this module (``infomeasure.measures``) but
+# not re-exported at the top level, whose names are frozen (tests/test_public_api.py).
+
+logit_entropy = _pred.logit_entropy
+
+_LOG = {"nats": math.log, "bits": math.log2, "hartleys": math.log10}
 
 
 class Measure:
@@ -60,8 +78,20 @@ class Measure:
         Direction in which the measure improves (``None``: neither; a diagnostic).
     units : str
         ``"nats"``, ``"bits"`` (with ``base=2``) or ``"unitless"``.
-    needs_labels : bool
-        Whether the measure needs probe labels.
+    quantity : str or None
+        What the value is: ``"effective_rank"`` (a number of dimensions), ``"entropy"``,
+        ``"mutual_information"``, ``"spectral_decay"`` (a power-law exponent) or
+        ``"coding_rate"``; ``None`` when unknown.
+    lower : float or None
+        The smallest value the true quantity can take (0 for ranks, entropies of spectra and
+        mutual information; estimates may still fall below it).
+    centred : bool or None
+        Whether the data are centred before measuring (``None``: not applicable).
+    collapse_signal : bool
+        Whether a fall of the value over training signals representation collapse (ranks and
+        spectral entropies: yes; prediction entropy, which falls as a model learns: no).
+    needs_labels, needs_inputs : bool
+        Whether the measure needs probe labels, or the probe inputs.
     streaming : bool
         ``True`` for measures fed the raw layer output batch by batch.
     """
@@ -70,6 +100,10 @@ class Measure:
     method = ""
     higher_is_better: bool | None = None
     unitless = False
+    quantity: str | None = None
+    lower: float | None = None
+    centred: bool | None = None
+    collapse_signal = False
     needs_labels = False
     needs_inputs = False
     streaming = False
@@ -90,8 +124,12 @@ class Measure:
             return "hartleys"
         return f"log base {base}"
 
+    def maximum(self, n_samples, n_features) -> float | None:
+        """The largest value the measure can take for ``n_samples`` rows of ``n_features`` (or None)."""
+        return None
+
     def describe(self) -> dict:
-        """Name, method and parameters (JSON-friendly), as written to the run manifest."""
+        """Name, method, parameters and metadata (JSON-friendly), as written to the run manifest."""
         return {
             "name": self.name,
             "class": type(self).__name__,
@@ -100,6 +138,8 @@ class Measure:
             "units": self.units,
             "higher_is_better": self.higher_is_better,
             "needs_labels": self.needs_labels,
+            "quantity": self.quantity,
+            "centred": self.centred,
         }
 
     def __repr__(self) -> str:
@@ -118,31 +158,32 @@ def _jsonable(v):
 class SpectralMeasure(Measure):
     """A measure computed from the Gram spectrum of the activations.
 
-    ``prep = (center, normalize_rows)`` names the preparation; measures with the same ``prep`` on
-    the same layer and step share one :func:`estimators.spectral.gram_spectrum`.
+    ``prep = (center, normalize_rows)`` is the preparation the estimator uses
+    (``estimators.spectral.GRAM_PREPARATION``); measures with the same ``prep`` on the same layer
+    and step share one :func:`estimators.spectral.gram_spectrum`.
 
     >>> from infomeasure.measures import SpectralMeasure
     >>> import numpy as np
     >>> m = SpectralMeasure("von_neumann_entropy", higher_is_better=True, base=2)
-    >>> m.units, m.prep
-    ('bits', (False, True))
+    >>> m.units, m.prep, m.maximum(100, 8)
+    ('bits', (False, True), 3.0)
     >>> round(m.compute(np.eye(4)), 6)
     2.0
     """
 
-    _PREP: ClassVar[dict] = {
-        "rankme": (False, False),
-        "von_neumann_entropy": (False, True),
-        "effective_rank": (True, True),
-        "alpha_req": (True, False),
-        "coding_rate": (False, False),
-        "matrix_entropy": (False, False),
+    #: method -> (quantity, unitless, maximum: "dims" = min(n, d), "log_dims" = its log, or None)
+    _KINDS: ClassVar[dict] = {
+        "rankme": ("effective_rank", True, "dims"),
+        "effective_rank": ("effective_rank", True, "dims"),
+        "von_neumann_entropy": ("entropy", False, "log_dims"),
+        "matrix_entropy": ("entropy", False, "log_dims"),
+        "alpha_req": ("spectral_decay", True, None),
+        "coding_rate": ("coding_rate", False, None),
     }
-    _UNITLESS: ClassVar[frozenset] = frozenset({"rankme", "effective_rank", "alpha_req"})
 
     def __init__(self, method: str, *, name: str | None = None, higher_is_better=None, **params):
-        if method not in self._PREP:
-            raise ValueError(f"method must be one of {sorted(self._PREP)}; got {method!r}")
+        if method not in GRAM_PREPARATION or method not in self._KINDS:
+            raise ValueError(f"method must be one of {sorted(self._KINDS)}; got {method!r}")
         if method == "matrix_entropy" and params.get("kernel", "linear") != "linear":
             raise ValueError(
                 "SpectralMeasure('matrix_entropy') shares the linear-kernel spectrum; use "
@@ -152,28 +193,54 @@ class SpectralMeasure(Measure):
         self.method = method
         self.name = name or method
         self.higher_is_better = higher_is_better
-        self.unitless = method in self._UNITLESS
+        self.quantity, self.unitless, self._max = self._KINDS[method]
+        self.lower = None if self.quantity == "spectral_decay" else 0.0
+        self.centred = self.prep[0]
+        self.collapse_signal = self.quantity in ("effective_rank", "entropy")
         self._fn = getattr(_est, method)
 
     @property
     def prep(self) -> tuple[bool, bool]:
-        return self._PREP[self.method]
+        return GRAM_PREPARATION[self.method]
+
+    def maximum(self, n_samples, n_features):
+        r = min(int(n_samples or 0), int(n_features or 0))
+        if self._max is None or r < 1:
+            return None
+        if self._max == "dims":
+            return float(r)
+        log = _LOG.get(self.units)
+        return None if log is None or r < 2 else log(r)
 
     def spectrum(self, Z) -> GramSpectrum:
         center, normalize_rows = self.prep
         return gram_spectrum(Z, center=center, normalize_rows=normalize_rows)
 
-    def compute(self, Z, y=None, spectrum: GramSpectrum | None = None) -> float:
+    def compute(self, Z, y=None, spectrum: GramSpectrum | None = None, *, inputs=None) -> float:
         """The measure of ``Z`` (or of a matching precomputed ``spectrum``)."""
         return float(self._fn(spectrum if spectrum is not None else self.spectrum(Z), **self.params))
+
+
+def _quantity_of(fn) -> str | None:
+    """What an estimator function estimates, from the method registry that lists it."""
+    for registry, quantity in ((_est.MI_METHODS, "mutual_information"), (_est.CMI_METHODS, "mutual_information"),
+                               (_est.ENTROPY_METHODS, "entropy")):
+        if any(registry.resolve(name) is fn for name in registry.names):
+            return quantity
+    return None
 
 
 class SampleMeasure(Measure):
     """A measure computed from the samples themselves (kNN, diffusion, kernels), optionally with labels.
 
+    ``quantity`` (and so how reports check the value) is taken from the method registry that lists
+    the function (``MI_METHODS`` → mutual information, ``ENTROPY_METHODS`` → entropy) unless given.
+
     >>> from infomeasure.measures import SampleMeasure
     >>> import numpy as np
     >>> m = SampleMeasure("mi_ross", needs_labels=True, k=3)
+    >>> m.quantity
+    'mutual_information'
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 2, 200)
     >>> Z = y[:, None] + 0.5 * rng.standard_normal((200, 2))
@@ -182,7 +249,8 @@ class SampleMeasure(Measure):
     True
     """
 
-    def __init__(self, method: str, *, name: str | None = None, needs_labels=False, higher_is_better=None, **params):
+    def __init__(self, method: str, *, name: str | None = None, needs_labels=False, higher_is_better=None,
+                 quantity=None, collapse_signal=False, **params):
         fn = getattr(_est, method, None)
         if fn is None or not callable(fn):
             raise ValueError(f"method must name a function of estimators; got {method!r}")
@@ -191,9 +259,12 @@ class SampleMeasure(Measure):
         self.name = name or method
         self.needs_labels = bool(needs_labels)
         self.higher_is_better = higher_is_better
+        self.quantity = quantity if quantity is not None else _quantity_of(fn)
+        self.lower = 0.0 if self.quantity in ("mutual_information", "entropy") else None
+        self.collapse_signal = bool(collapse_signal)
         self._fn = fn
 
-    def compute(self, Z, y=None, spectrum=None) -> float:
+    def compute(self, Z, y=None, spectrum=None, *, inputs=None) -> float:
         if self.needs_labels:
             if y is None:
                 raise ValueError(f"{self.name} needs labels: pass probe_data=(inputs, labels)")
@@ -205,8 +276,9 @@ class InputsMI(Measure):
     """I(X; T): KSG mutual information (``estimators.mi_ksg``) between the probe inputs and a layer.
 
     With ``mi_labels`` it places each layer on the information plane (I(X;T) against I(T;Y)).
-    Probes pass the flattened probe inputs (tensor inputs, probe mode). kNN MI in many
-    dimensions is biased low and saturates; read it as a trend over training, not a level.
+    Probes pass the flattened probe inputs (tensor inputs, probe mode); :func:`infomeasure.analyze`
+    the ``inputs=`` array. kNN MI in many dimensions is biased low and saturates; read it as a
+    trend over training, not a level.
 
     >>> import numpy as np
     >>> from infomeasure.measures import InputsMI
@@ -220,71 +292,45 @@ class InputsMI(Measure):
     name = "mi_inputs"
     method = "mi_ksg"
     needs_inputs = True
+    quantity = "mutual_information"
+    lower = 0.0
 
     def compute(self, Z, y=None, spectrum=None, *, inputs=None) -> float:
         if inputs is None:
             raise ValueError("mi_inputs needs the probe inputs: probe mode with tensor probe_data")
-        from estimators import mi_ksg
-
-        return float(mi_ksg(inputs, Z, **self.params))
+        return float(_est.mi_ksg(inputs, Z, **self.params))
 
 
 # ------------------------------------------------------------------------------------------------
 # streaming measures on raw outputs
 # ------------------------------------------------------------------------------------------------
-def logit_entropy(logits, *, dim=-1, chunk_size=4096):
-    r"""Shannon entropy (nats) of ``softmax(logits)`` along ``dim``, row chunk by row chunk.
-
-    .. math:: H = \operatorname{logsumexp}(z) - \sum_v \operatorname{softmax}(z)_v\, z_v
-
-    which needs one ``(chunk, V)`` temporary at a time instead of a full softmax copy of the whole
-    tensor. Accepts a torch tensor (computed on its device in float32 or wider) or an array.
-
-    Returns
-    -------
-    torch.Tensor
-        Entropies, the shape of ``logits`` without ``dim``, float64 on the logits' device.
-
-    >>> import torch
-    >>> from infomeasure.measures import logit_entropy
-    >>> [round(v, 6) for v in logit_entropy(torch.zeros(2, 8)).tolist()]    # log 8
-    [2.079442, 2.079442]
-    """
-    import torch
-
-    z = torch.as_tensor(logits)
-    if z.ndim == 0:
-        raise ValueError("logits must have at least one dimension (the classes)")
-    z = z.movedim(dim, -1)
-    lead = z.shape[:-1]
-    flat = z.reshape(-1, z.shape[-1])
-    dtype = torch.float64 if flat.dtype == torch.float64 else torch.float32
-    out = torch.empty(flat.shape[0], dtype=torch.float64, device=flat.device)
-    for s in range(0, flat.shape[0], int(chunk_size)):
-        c = flat[s : s + int(chunk_size)].to(dtype)
-        lse = torch.logsumexp(c, dim=-1)
-        p = torch.softmax(c, dim=-1)
-        # p * z with p == 0 and z == -inf would give nan: those terms are 0
-        pz = torch.where(p > 0, p * c, torch.zeros((), dtype=dtype, device=c.device))
-        out[s : s + c.shape[0]] = (lse - pz.sum(-1)).to(torch.float64)
-    return out.reshape(lead)
-
-
 class StreamingMeasure(Measure):
     """A measure fed the raw layer output batch by batch: ``init`` → ``update`` per batch → ``finalize``.
 
-    The state is a float64 tensor of sums, so that it can be summed across DDP ranks.
+    The state is an :class:`estimators.predictive.EntropySums` of additive float64 tensors, so
+    that it can be summed across batches and DDP ranks; ``finalize`` returns ``{suffix: value}``
+    (suffix ``""`` for the measure itself, ``"[i]"`` for its parts, e.g. heads).
     """
 
     streaming = True
+    quantity = "entropy"
+    lower = 0.0
 
-    def init(self):  # pragma: no cover - overridden
-        raise NotImplementedError
+    def __init__(self, *, normalize=False, base=None, **params):
+        log_base(base)
+        super().__init__(**params, normalize=normalize, base=base)
+        self.unitless = bool(normalize)
 
-    def update(self, state, output):  # pragma: no cover - overridden
-        raise NotImplementedError
+    def init(self):
+        return _pred.EntropySums.empty()
+
+    def update(self, state, output):
+        return state.merge(self._update(output))
 
     def finalize(self, state) -> dict[str, float]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _update(self, output):  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -293,8 +339,9 @@ class PredictionEntropy(StreamingMeasure):
 
     The layer output holds logits with classes (vocabulary) along ``dim``; every other position
     (sample, token) is one distribution and the value is the mean of their entropies, computed in
-    chunks of ``chunk_size`` rows (see :func:`logit_entropy`). Near 0: confident (possibly
-    collapsed) predictions; near log V: uniform. ``normalize=True`` divides by log V.
+    chunks of ``chunk_size`` rows (see :func:`estimators.predictive.logit_entropy`). Near 0:
+    confident (possibly collapsed) predictions; near log V: uniform. ``normalize=True`` divides by
+    log V.
 
     >>> import torch
     >>> from infomeasure.measures import PredictionEntropy
@@ -309,32 +356,14 @@ class PredictionEntropy(StreamingMeasure):
     higher_is_better = None
 
     def __init__(self, *, dim=-1, chunk_size=4096, normalize=False, base=None):
-        log_base(base)
         super().__init__(dim=dim, chunk_size=chunk_size, normalize=normalize, base=base)
-        if normalize:
-            self.unitless = True
 
-    def init(self):
-        import torch
-
-        return torch.zeros(3, dtype=torch.float64)  # sum of H, count, count * log V (all additive)
-
-    def update(self, state, output):
-        h = logit_entropy(output, dim=self.params["dim"], chunk_size=self.params["chunk_size"])
-        state[0] += float(h.sum())
-        state[1] += h.numel()
-        state[2] += h.numel() * math.log(output.shape[self.params["dim"]])
-        return state
+    def _update(self, output):
+        return _pred.prediction_entropy_update(output, dim=self.params["dim"], chunk_size=self.params["chunk_size"])
 
     def finalize(self, state):
-        total, count, nlogv = (float(v) for v in state)
-        if count == 0:
-            raise ValueError("prediction_entropy: no logits were captured")
-        logv = nlogv / count
-        mean = total / count
-        if self.params["normalize"]:
-            return {"": mean / logv if logv > 0 else 0.0}
-        return {"": to_base(mean, self.params["base"])}
+        p = self.params
+        return {"": _pred.prediction_entropy_compute(state, normalize=p["normalize"], base=p["base"])}
 
 
 class AttentionEntropy(StreamingMeasure):
@@ -360,45 +389,14 @@ class AttentionEntropy(StreamingMeasure):
     higher_is_better = None
 
     def __init__(self, *, normalize=False, base=None):
-        log_base(base)
         super().__init__(normalize=normalize, base=base)
-        if normalize:
-            self.unitless = True
 
-    def init(self):
-        import torch
-
-        return torch.zeros(0, dtype=torch.float64)
-
-    def update(self, state, output):
-        import torch
-
-        a = torch.as_tensor(output)
-        if a.ndim != 4:
-            raise ValueError(
-                f"attention_entropy needs attention probabilities of shape (batch, heads, queries, keys); "
-                f"got shape {tuple(a.shape)}. Select them with output=..."
-            )
-        a = a.to(torch.float64)
-        ent = -torch.where(a > 0, a * torch.log(a), torch.zeros((), dtype=a.dtype, device=a.device)).sum(-1)
-        per_head = ent.sum(dim=(0, 2)).cpu()  # (heads,)
-        count = float(a.shape[0] * a.shape[2])
-        if state.numel() == 0:
-            state = torch.zeros(a.shape[1] + 2, dtype=torch.float64)
-        state[:-2] += per_head
-        state[-2] += count
-        state[-1] += count * math.log(a.shape[-1])
-        return state
+    def _update(self, output):
+        return _pred.attention_entropy_update(output)
 
     def finalize(self, state):
-        if state.numel() == 0 or float(state[-2]) == 0:
-            raise ValueError("attention_entropy: no attention maps were captured")
-        h = (state[:-2] / state[-2]).tolist()
-        logk = float(state[-1] / state[-2])
-        if self.params["normalize"]:
-            h = [v / logk if logk > 0 else 0.0 for v in h]
-        else:
-            h = [to_base(v, self.params["base"]) for v in h]
+        p = self.params
+        h = _pred.attention_entropy_compute(state, normalize=p["normalize"], base=p["base"])
         out = {"": float(np.mean(h))}
         out.update({f"[{i}]": float(v) for i, v in enumerate(h)})
         return out
@@ -422,7 +420,9 @@ MEASURES = {
     "alpha_req": _spectral("alpha_req", False),
     "coding_rate": _spectral("coding_rate", True),
     "matrix_entropy": _spectral("matrix_entropy", True),
-    "diffusion_spectral_entropy": lambda **kw: SampleMeasure("diffusion_spectral_entropy", **kw),
+    "diffusion_spectral_entropy": lambda **kw: SampleMeasure(
+        "diffusion_spectral_entropy", quantity="entropy", collapse_signal=True, **kw
+    ),
     "dsmi": lambda **kw: SampleMeasure(
         "diffusion_spectral_mutual_information", name="dsmi", needs_labels=True, higher_is_better=True, **kw
     ),
@@ -456,3 +456,151 @@ def get_measure(spec) -> Measure:
     if name not in MEASURES:
         raise ValueError(f"unknown measure {name!r}; choose from {sorted(MEASURES)} or pass a Measure object")
     return MEASURES[name](**params)
+
+
+def measure_for_row(row) -> Measure | None:
+    """The measure (with its metadata) behind a result row, from its ``method`` and ``measure`` name.
+
+    Rows read back from files carry names, not objects: the estimator in ``method`` decides
+    (a spectral estimator, then a registered measure name, then any estimator function, whose
+    method registry gives the quantity). Logged scalars and unknown methods give ``None``.
+
+    >>> from infomeasure.measures import measure_for_row
+    >>> m = measure_for_row({"measure": "my_rank", "method": "rankme", "units": "unitless"})
+    >>> m.quantity, m.maximum(500, 32)
+    ('effective_rank', 32.0)
+    >>> measure_for_row({"measure": "mi_labels", "method": "mi_ross"}).quantity
+    'mutual_information'
+    >>> measure_for_row({"measure": "loss", "method": "logged"}) is None
+    True
+    """
+    name = str(row.get("measure") or "").split("[")[0]
+    method = str(row.get("method") or "")
+    base = {"bits": 2, "hartleys": 10}.get(row.get("units"))
+    try:
+        if method in SpectralMeasure._KINDS:
+            m = SpectralMeasure(method, name=name)
+            if base and not m.unitless:
+                m.params["base"] = base
+            return m
+        if name in MEASURES:
+            m = MEASURES[name]()
+            return m if not m.method or m.method == method or not method else None
+        if method and callable(getattr(_est, method, None)):
+            return SampleMeasure(method, name=name)
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# evaluation: the one path from captured activations to result rows
+# ------------------------------------------------------------------------------------------------
+def reduce_rows(x, reduce="mean", *, rows="samples", what="activations"):
+    """A ``(rows, features)`` view of an array or tensor of shape ``(rows, ...)``.
+
+    ``"mean"`` averages the middle axes — spatial positions of a conv map ``(n, C, H, W)``
+    (channel-first) and tokens of ``(n, T, D)`` (3-D arrays are read as sequences, channel-last);
+    ``"last"`` takes the last token of ``(n, T, D)``; ``"flatten"`` keeps every value; a callable is
+    applied. NumPy arrays and torch tensors alike (``reduce_array`` and ``reduce_output`` wrap this).
+    """
+    if callable(reduce):
+        return reduce(x)
+    if x.ndim == 1:
+        return x[:, None]
+    if x.ndim == 2:
+        return x
+    if reduce == "flatten":
+        return x.reshape(x.shape[0], -1)
+    if reduce == "last":
+        if x.ndim != 3:
+            raise ValueError(f"reduce='last' needs ({rows}, tokens, features) {what}; got shape {tuple(x.shape)}")
+        return x[:, -1]
+    if reduce == "mean":
+        return x.mean(1) if x.ndim == 3 else x.mean(tuple(range(2, x.ndim)))
+    raise ValueError(f"reduce must be 'mean', 'last', 'flatten' or a callable; got {reduce!r}")
+
+
+def _finite(v, name) -> float:
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} gave a non-finite value {v}")
+    return v
+
+
+def _error_text(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}".replace("\n", " ")
+
+
+def _values(m, z, layer, labels, inputs, states, errors, spectra):
+    """``{suffix: value}`` of one measure (raises what the measure raises)."""
+    if m.streaming:
+        if m.name in errors:
+            raise errors[m.name]
+        return {suffix: _finite(v, m.name) for suffix, v in m.finalize(states[m.name]).items()}
+    if z is None:
+        raise ValueError(f"no activations were captured for layer {layer!r}")
+    n = int(z.shape[0])
+    if isinstance(m, SpectralMeasure):
+        if m.prep not in spectra:
+            spectra[m.prep] = m.spectrum(z)
+        return {"": _finite(m.compute(z, spectrum=spectra[m.prep]), m.name)}
+    if m.needs_inputs:
+        return {"": _finite(m.compute(z, inputs=None if inputs is None else inputs[:n]), m.name)}
+    y = labels[:n] if m.needs_labels and labels is not None else None
+    return {"": _finite(m.compute(z, y), m.name)}  # compute(Z, y) as user measures define it
+
+
+def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=None, states=None, errors=None,
+             strict=False) -> list[dict]:
+    """The result rows of ``measures`` on one layer at one step.
+
+    Parameters
+    ----------
+    measures : list of Measure
+    z : array or tensor of shape (n_samples, n_features), optional
+        The reduced activations (``None``: none were captured).
+    step, layer
+        The ``step`` and ``layer`` columns.
+    labels, inputs : array, optional
+        Labels and flattened inputs, row ``i`` for sample ``i`` (longer ones are cut to ``n``).
+    states : dict, optional
+        Streaming measures' accumulated states, by measure name.
+    errors : dict, optional
+        Exceptions met while capturing: ``errors[None]`` fails the whole layer, ``errors[name]``
+        one streaming measure.
+    strict : bool, default False
+        Raise a measure's exception instead of recording an error row.
+
+    Returns
+    -------
+    list of dict
+        One row per measure (streaming measures: one per part, e.g. head) with the keys of
+        :data:`infomeasure.sinks.COLUMNS`. Spectral measures with the same preparation share one
+        eigendecomposition. A measure that raises, or gives a non-finite value, gives an error
+        row: ``value`` None and ``"ExcType: message"`` in ``error``.
+
+    >>> import numpy as np
+    >>> from infomeasure.measures import evaluate, get_measure
+    >>> rows = evaluate([get_measure("rankme"), get_measure("mi_labels")], np.eye(4), step=0, layer="fc")
+    >>> [(r["measure"], r["value"], r["error"]) for r in rows]
+    [('rankme', 4.0, None), ('mi_labels', None, 'ValueError: mi_labels needs labels: pass probe_data=(inputs, labels)')]
+    """
+    states, errors = states or {}, errors or {}
+    n, d = (int(z.shape[0]), int(z.shape[1])) if z is not None and z.ndim == 2 else (0, 0)
+    base = dict.fromkeys(COLUMNS)
+    base.update(step=step, layer=layer, n_samples=n, n_features=d)
+    rows, spectra = [], {}
+    for m in measures:
+        row = dict(base, measure=m.name, method=m.method, units=m.units)
+        try:
+            if None in errors:
+                raise errors[None]
+            values = _values(m, z, layer, labels, inputs, states, errors, spectra)
+        except Exception as e:  # noqa: BLE001 - an error row, unless strict
+            if strict:
+                raise
+            rows.append(dict(row, error=_error_text(e)))
+            continue
+        rows.extend(dict(row, measure=m.name + suffix, value=v) for suffix, v in values.items())
+    return rows

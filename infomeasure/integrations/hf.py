@@ -24,7 +24,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
 else:
     _MISSING = False
 
-from ..probes import Probes, _to_device
+from .._probe_data import to_device
+from ..probes import Probes
 
 __all__ = ["ProbeCallback"]
 
@@ -51,7 +52,7 @@ class ProbeCallback(_TrainerCallback):
             raise ValueError("the Trainer passed no model to ProbeCallback.on_train_begin")
         kw = dict(self.probe_kwargs)
         device = next(model.parameters()).device
-        kw["probe_data"] = _to_device(kw.get("probe_data"), device)
+        kw["probe_data"] = to_device(kw.get("probe_data"), device)
         if self.probes is not None:  # a second fit/train with this callback continues its own run directory
             kw.setdefault("resume", True)
         self.probes = Probes(model, **kw)

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
             def __init__(self, *args, **kwargs):
                 raise ImportError("infomeasure.integrations.lightning.ProbeCallback needs PyTorch Lightning: pip install lightning")
 
-from ..probes import Probes, _to_device
+from .._probe_data import to_device
+from ..probes import Probes
 
 __all__ = ["ProbeCallback"]
 
@@ -49,7 +50,7 @@ class ProbeCallback(_Callback):
 
     def on_fit_start(self, trainer, pl_module):
         kw = dict(self.probe_kwargs)
-        kw["probe_data"] = _to_device(kw.get("probe_data"), pl_module.device)
+        kw["probe_data"] = to_device(kw.get("probe_data"), pl_module.device)
         if self.probes is not None:  # a second fit/train with this callback continues its own run directory
             kw.setdefault("resume", True)
         self.probes = Probes(pl_module, **kw)

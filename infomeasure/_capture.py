@@ -1,0 +1,308 @@
+"""Capturing layer outputs with forward hooks: one probe pass, or one tapped training forward.
+
+A :class:`Capture` registers a forward hook on every probed layer. Each hook selects the tensor
+to measure, puts the batch on axis 0, feeds the streaming measures the raw output and keeps a
+float32 CPU copy of the reduced ``(batch, features)`` rows within the layer's memory budget.
+:meth:`Capture.finish` gathers everything over DDP ranks (the same collectives on every rank).
+Anything a hook raises is kept, per layer, and becomes an error row when the layer is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from . import _ddp
+from .measures import reduce_rows
+
+__all__ = ["Capture", "batch_axis", "declared_batch_first", "frozen_state", "select_output", "spread", "unwrap"]
+
+
+def unwrap(model):
+    """The module under DDP/DataParallel (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
+    import torch
+
+    while True:
+        if isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+            model = model.module
+        elif hasattr(model, "_orig_mod") and isinstance(model._orig_mod, torch.nn.Module):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def select_output(output, selector=None):
+    """The tensor to measure from a module output.
+
+    ``selector`` None: the output if it is a tensor, else the first tensor of a tuple/list, or
+    ``last_hidden_state``/``logits``/the first tensor value of a dict-like output (HF ``ModelOutput``).
+    An int or str indexes the output; a callable is applied to it.
+    """
+    import torch
+
+    if selector is not None:
+        out = selector(output) if callable(selector) else output[selector]
+    elif isinstance(output, torch.Tensor):
+        out = output
+    elif isinstance(output, (tuple, list)):
+        out = next((o for o in output if isinstance(o, torch.Tensor)), None)
+    elif hasattr(output, "keys"):
+        keys = list(output.keys())
+        key = next((k for k in ("last_hidden_state", "logits") if k in keys), None)
+        if key is None:
+            key = next((k for k in keys if isinstance(output[k], torch.Tensor)), None)
+        out = None if key is None else output[key]
+    else:
+        out = None
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"the layer output ({type(output).__name__}) has no tensor to measure; pass output= "
+            "(an index, a key or a function) to pick one"
+        )
+    return out
+
+
+def declared_batch_first(module):
+    """``batch_first`` as the module declares it (RNNs, attention, transformer layers), else None."""
+    for m in (module, getattr(module, "self_attn", None)):
+        flag = getattr(m, "batch_first", None)
+        if isinstance(flag, bool):
+            return flag
+    layers = getattr(module, "layers", None)  # nn.TransformerEncoder / Decoder
+    if layers is not None and len(layers) and not isinstance(layers, type):
+        try:
+            return declared_batch_first(layers[0])
+        except TypeError:
+            return None
+    return None
+
+
+def batch_axis(shape, batch_size, declared=None, name="layer"):
+    """The axis of a layer output that holds the probe batch.
+
+    Axis 0 when its length is the batch size (unless the module declares ``batch_first=False``
+    and axis 1 matches too); axis 1 for a declared sequence-first module; otherwise the only axis
+    of that length. No such axis, or several of them none of which is axis 0, raise ``ValueError``.
+
+    >>> from infomeasure.probes import batch_axis
+    >>> batch_axis((7, 32, 16), 32), batch_axis((32, 7, 16), 32), batch_axis((32, 32, 16), 32, declared=False)
+    (1, 0, 1)
+    """
+    shape = tuple(int(s) for s in shape)
+    if batch_size is None or not shape:
+        return 0
+    hits = [ax for ax, size in enumerate(shape) if size == batch_size]
+    if declared is False and len(shape) > 1 and 1 in hits:
+        return 1
+    if 0 in hits:
+        return 0
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise ValueError(
+            f"the output of {name} has shape {shape}, with no axis of the probe batch size {batch_size}, so it "
+            "is not one row per sample; pass output= a function that returns a (batch, ...) tensor"
+        )
+    raise ValueError(
+        f"the output of {name} has shape {shape}: axes {hits} all have the probe batch size {batch_size} and "
+        "axis 0 does not, so the batch axis is ambiguous; pass output= a function that returns a (batch, ...) "
+        "tensor, e.g. output=lambda out: out[0].transpose(0, 1)"
+    )
+
+
+def spread(n: int, k: int):
+    """``min(n, k)`` evenly spaced row indices of ``range(n)`` (deterministic subsampling)."""
+    import torch
+
+    if n <= k:
+        return torch.arange(n)
+    return torch.div(torch.arange(k) * n, k, rounding_mode="floor")
+
+
+@contextlib.contextmanager
+def frozen_state(module):
+    """Eval mode, no grad and untouched RNG states for the probe pass; restored afterwards."""
+    import torch
+
+    modes = [(m, m.training) for m in module.modules()]
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    try:
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            state = np.random.get_state()
+            module.eval()
+            try:
+                yield
+            finally:
+                np.random.set_state(state)
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+class Capture:
+    """The hooks of one probe pass (or one tapped training forward) and what they collect.
+
+    Parameters
+    ----------
+    probes : Probes
+        Supplies ``layers``, ``measures``, ``output``, ``reduce``, ``memory_budget``,
+        ``snapshot_every`` and the set of layers already warned about (``_axis_notes``).
+    tap_samples : int, optional
+        Tap mode: evenly spaced rows kept from each training forward; ``batch`` is then read from
+        the model's first tensor argument by a pre-hook.
+
+    Attributes
+    ----------
+    parts : dict
+        Reduced float32 CPU row blocks per layer.
+    states : dict
+        ``states[layer][measure name]``: streaming measures' sums.
+    errors : dict
+        ``errors[layer][None]``: the layer failed; ``errors[layer][name]``: one streaming measure.
+    index : list
+        Tap mode: ``(rows kept, batch rows)`` of each training forward (first layer).
+    batch : int or None
+        The batch size of the forward pass under way.
+    """
+
+    def __init__(self, probes, tap_samples=None):
+        self.probes = probes
+        self.tap_samples = tap_samples
+        layers = probes.layers
+        self.streaming = [m for m in probes.measures if m.streaming]
+        self.need_rep = any(not m.streaming for m in probes.measures) or bool(probes.snapshot_every)
+        self.parts = {n: [] for n in layers}
+        self.used = dict.fromkeys(layers, 0)
+        self.truncated: set = set()
+        self.states = {n: {m.name: m.init() for m in self.streaming} for n in layers}
+        self.errors: dict = {n: {} for n in layers}
+        self.index: list = []
+        self.batch = None
+        self._first = next(iter(layers))
+        self._handles: list = []
+
+    # -- hooks -------------------------------------------------------------------------------
+    def attach(self, model):
+        """Register the hooks (and, in tap mode, the batch-size pre-hook on ``model``)."""
+        try:
+            if self.tap_samples is not None:
+                self._handles.append(unwrap(model).register_forward_pre_hook(self._batch_hook, with_kwargs=True))
+            for name, mod in self.probes.layers.items():
+                self._handles.append(mod.register_forward_hook(self._hook_for(name, mod)))
+        except BaseException:
+            self.detach()
+            raise
+        return self
+
+    def detach(self):
+        """Remove the hooks (idempotent)."""
+        while self._handles:
+            self._handles.pop().remove()
+
+    def _batch_hook(self, mod, args, kwargs):
+        import torch
+
+        # tap mode: the batch size of the training forward (first tensor argument)
+        first = next((a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor) and a.ndim), None)
+        self.batch = None if first is None else int(first.shape[0])
+
+    def _hook_for(self, name, module):
+        output = self.probes.output
+        sel = output.get(name) if isinstance(output, dict) else output
+        declared = declared_batch_first(module)
+
+        def hook(mod, inp, out):
+            try:
+                t = self._batch_first(select_output(out, sel).detach(), name, declared)
+                if self.tap_samples is not None:
+                    t = self._subsample(t, name)
+                self._stream(t, name)
+                if self.need_rep and name not in self.truncated:
+                    self._keep(reduce_rows(t, self.probes.reduce, rows="batch", what="output"), name)
+            except Exception as e:  # noqa: BLE001 - recorded as an error row
+                self.errors[name][None] = e
+
+        return hook
+
+    def _batch_first(self, t, name, declared):
+        """``t`` with the batch on axis 0 (sequence-first layers put it on axis 1)."""
+        if t.is_complex():
+            raise TypeError(f"layer {name!r} gives a complex output; pass output= a function "
+                            "that returns real values, e.g. output=lambda o: o.abs()")
+        ax = batch_axis(t.shape, self.batch, declared, f"layer {name!r}") if t.ndim else 0
+        if not ax:
+            return t
+        notes = self.probes._axis_notes
+        if declared is not False and name not in notes:  # inferred, not declared: say so once
+            notes.add(name)
+            warnings.warn(f"layer {name!r}: axis {ax} of its output {tuple(t.shape)} is "
+                          "the only one of the probe batch size, so it is taken as the batch axis; "
+                          "pass output= a function returning a batch-first tensor if that is wrong",
+                          UserWarning, stacklevel=3)
+        return t.movedim(ax, 0)
+
+    def _subsample(self, t, name):
+        rows = t.shape[0]
+        idx = spread(rows, self.tap_samples)
+        if name == self._first:
+            self.index.append((idx, int(rows)))
+        return t[idx.to(t.device)]
+
+    def _stream(self, t, name):
+        states, errors = self.states[name], self.errors[name]
+        for m in self.streaming:
+            if m.name not in errors:
+                try:
+                    states[m.name] = m.update(states[m.name], t)
+                except Exception as e:  # noqa: BLE001 - recorded as an error row
+                    errors[m.name] = e
+
+    def _keep(self, z, name):
+        """Keep a float32 CPU copy of the reduced rows, within the layer's memory budget."""
+        import torch
+
+        # a copy: in-place ops later in the forward cannot change it
+        z = z.reshape(z.shape[0], -1).to(device="cpu", dtype=torch.float32, copy=True)
+        room = int((self.probes.memory_budget - self.used[name]) // max(1, 4 * z.shape[1]))
+        if room < z.shape[0]:
+            self.truncated.add(name)
+            z = z[: max(room, 0)]
+        if z.shape[0]:
+            self.parts[name].append(z)
+            self.used[name] += z.numel() * 4
+
+    # -- the result --------------------------------------------------------------------------
+    def finish(self):
+        """``(reps, states, errors)`` gathered over ranks; warns about truncated layers.
+
+        ``reps[layer]`` is the ``(n, d)`` float32 tensor of all ranks' rows (``None`` when no
+        representation measure needs it); ``states[layer][name]`` the streaming sums added over
+        ranks. Every rank makes the same collectives, in layer order.
+        """
+        import torch
+
+        for name in sorted(self.truncated):
+            warnings.warn(
+                f"probe activations of layer {name!r} exceed memory_budget_mb; only the first "
+                f"{sum(p.shape[0] for p in self.parts[name])} rows are measured",
+                UserWarning,
+                stacklevel=4,
+            )
+        reps = {}
+        for name, parts in self.parts.items():
+            if not self.need_rep:
+                reps[name] = None
+                continue
+            z = torch.cat(parts) if parts else torch.zeros((0, 0))
+            reps[name] = _ddp.gather_rows(z)
+        states = {name: {m: _sum_state(s) for m, s in per.items()} for name, per in self.states.items()}
+        return reps, states, self.errors
+
+
+def _sum_state(state):
+    """A streaming state added over ranks: named sums (``flat``/``from_flat``) or a plain tensor."""
+    if hasattr(state, "flat"):
+        return type(state).from_flat(_ddp.sum_over_ranks(state.flat()))
+    return _ddp.sum_over_ranks(state)
