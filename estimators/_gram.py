@@ -3,7 +3,8 @@ r"""Shared Gram and kernel machinery of the spectral and diffusion measures (pri
 Everything works on a validated float64 matrix that is either a NumPy array or a torch
 tensor on its own device (GPU included); only small spectra are copied to the host.
 
-* backend: :func:`as_matrix` (validation), :func:`is_torch`;
+* backend: :func:`as_matrix` (validation), :func:`is_torch`, :func:`take_rows`,
+  :func:`singular_values` (a direct SVD on the device);
 * exact rescaling by powers of two (:func:`max_abs`, :func:`times_pow2`,
   :func:`pow2_normalized`, :func:`ldexp`), so that nothing squared overflows or underflows;
 * preparation: :func:`center_columns`, :func:`unit_rows` (L2-normalised rows);
@@ -12,7 +13,14 @@ tensor on its own device (GPU included); only small spectra are copied to the ho
 * the Gaussian kernel: :func:`sq_distances`, the bandwidth rules ("median", "rms") and
   :func:`check_sigma`, :func:`gaussian_gram` with its degenerate-bandwidth check;
 * :class:`GramSpectrum` and :func:`gram_spectrum`, documented and re-exported by
-  :mod:`estimators.spectral`.
+  :mod:`estimators.spectral` (their ``__module__`` is set there);
+* trace-normalised kernel matrices of the matrix-based Rényi entropies
+  (:func:`normalized_gram`, :func:`normalized_grams`, :func:`hadamard_normalized`);
+* the coding rate ½ log det(I + a ZᵀZ) by Cholesky or, where that loses accuracy, from the
+  singular values (:func:`rate_direct`, :func:`rate_from_eigenvalues`).
+
+The public measures and their documentation are in :mod:`estimators.spectral` and
+:mod:`estimators.diffusion`.
 """
 
 from __future__ import annotations
