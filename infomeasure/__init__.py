@@ -19,7 +19,8 @@ from .probes import __all__ as _probes_all
 from .activations import ActivationFile, list_snapshots, load_activations, load_array
 from .analysis import DEFAULT_MEASURES, analyze, analyze_series, reduce_array
 from .demo import DemoResult, demo
-from .report import find_alerts, report
+from .alerts import find_alerts
+from .report import report
 from .run_dir import RunDir, read_metrics
 from .sinks import CSVSink, JSONLSink, TensorBoardSink
 

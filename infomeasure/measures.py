@@ -461,9 +461,10 @@ def get_measure(spec) -> Measure:
 def measure_for_row(row) -> Measure | None:
     """The measure (with its metadata) behind a result row, from its ``method`` and ``measure`` name.
 
-    Rows read back from files carry names, not objects: the estimator in ``method`` decides
-    (a spectral estimator, then a registered measure name, then any estimator function, whose
-    method registry gives the quantity). Logged scalars and unknown methods give ``None``.
+    Rows read back from files carry names, not objects: a spectral estimator in ``method``
+    decides, then a registered measure name (unless ``method`` names another estimator), then any
+    estimator function in ``method``, whose method registry gives the quantity. Logged scalars
+    and unknown names give ``None``.
 
     >>> from infomeasure.measures import measure_for_row
     >>> m = measure_for_row({"measure": "my_rank", "method": "rankme", "units": "unitless"})
@@ -483,10 +484,12 @@ def measure_for_row(row) -> Measure | None:
             if base and not m.unitless:
                 m.params["base"] = base
             return m
+        known = bool(method) and callable(getattr(_est, method, None))
         if name in MEASURES:
             m = MEASURES[name]()
-            return m if not m.method or m.method == method or not method else None
-        if method and callable(getattr(_est, method, None)):
+            if m.method == method or not known:  # a registered measure (unless its name was reused)
+                return m
+        if known:
             return SampleMeasure(method, name=name)
     except (TypeError, ValueError):
         return None

@@ -30,17 +30,13 @@ import string
 import warnings
 from collections.abc import Mapping
 
-import numpy as np
 
+from .alerts import _last_rows, find_alerts
 from .plotting import _literal_text
 from .run_dir import _atomic_write_text
 
 __all__ = ["check_output_path", "find_alerts", "report"]
 
-#: Measures whose value is an effective number of dimensions.
-_RANK_MEASURES = {"rankme", "effective_rank"}
-#: Spectral entropies whose maximum is log(min(n, d)).
-_ENTROPY_MEASURES = {"von_neumann_entropy", "matrix_entropy"}
 
 _TEMPLATE = string.Template(
     """<!DOCTYPE html>
@@ -78,131 +74,6 @@ $table
 </body></html>
 """
 )
-
-
-# ------------------------------------------------------------------------------------------------
-# alerts
-# ------------------------------------------------------------------------------------------------
-def _is_mi(r) -> bool:
-    name, method = str(r.get("measure") or ""), str(r.get("method") or "")
-    return name.startswith(("mi_", "mi", "dsmi")) or "mutual" in method or method.startswith(("mi_", "cmi"))
-
-
-def _max_entropy(units, n, d):
-    r = min(int(n or 0), int(d or 0))
-    if r < 2:
-        return None
-    return {"nats": math.log(r), "bits": math.log2(r), "hartleys": math.log10(r)}.get(units)
-
-
-def _last_rows(rows):
-    """The last row of every (layer, measure), and the step it belongs to."""
-    last = {}
-    for r in rows:
-        key = (r.get("layer"), r.get("measure"))
-        s = r.get("step")
-        if key not in last or (s is not None and (last[key].get("step") is None or s >= last[key]["step"])):
-            last[key] = r
-    return last
-
-
-def find_alerts(rows, activations=None) -> list[dict]:
-    """Diagnostics of a result table (and of the activations, when given).
-
-    Each alert is ``{"level": "error" | "warning", "kind", "layer", "measure", "message"}``. Kinds:
-
-    * ``failed``: error rows (a measure raised, or gave a non-finite value);
-    * ``nan``: a value that is missing or not finite without an error message;
-    * ``constant``: a layer whose activations do not vary over samples (or ``rankme`` is 0);
-    * ``rank_collapse``: ``rankme``/``effective_rank`` below 1.5 (with at least 4 dimensions), or,
-      over training, below half its maximum;
-    * ``entropy_collapse``: a spectral entropy below 10 % of its maximum log(min(n, d)), or below
-      half its maximum over training;
-    * ``negative_mi``: an MI estimate below 0 (estimator bias; the true MI is >= 0);
-    * ``few_samples``: fewer than 10 samples per dimension (n < 10 d): spectral and kNN estimates
-      are biased there.
-
-    Checks on values use each (layer, measure)'s last step.
-
-    >>> from infomeasure.report import find_alerts
-    >>> rows = [{"step": 0, "layer": "fc", "measure": "mi_labels", "method": "mi_ross", "value": -0.02,
-    ...          "n_samples": 500, "n_features": 4, "units": "nats", "error": None}]
-    >>> [a["kind"] for a in find_alerts(rows)]
-    ['negative_mi']
-    """
-    alerts = []
-
-    def add(level, kind, layer, measure, message):
-        alerts.append({"level": level, "kind": kind, "layer": layer, "measure": measure, "message": message})
-
-    failed = {}
-    for r in rows:
-        if r.get("error"):
-            failed.setdefault((r.get("layer"), r.get("measure")), []).append(r)
-    for (layer, measure), rs in failed.items():
-        steps = [r.get("step") for r in rs if r.get("step") is not None]
-        where = f" at {len(rs)} step(s)" if steps else ""
-        add("error", "failed", layer, measure, f"{measure} failed on {layer}{where}: {rs[-1]['error']}")
-
-    constant_layers = set()
-    if activations is not None:
-        from .analysis import reduce_array
-
-        for layer, arr in activations.items():
-            try:
-                z = reduce_array(arr)
-            except Exception:  # noqa: BLE001, S112 - reported as failed rows by analyze
-                continue
-            if z.shape[0] > 1 and float(np.max(np.ptp(z, axis=0))) == 0.0:
-                constant_layers.add(layer)
-                add("error", "constant", layer, None, f"layer {layer} is constant: every sample has the same activations")
-
-    # history of each (layer, measure) for collapse over training
-    history = {}
-    for r in rows:
-        v = r.get("value")
-        if v is not None and r.get("step") is not None and isinstance(v, (int, float)) and math.isfinite(v):
-            history.setdefault((r.get("layer"), r.get("measure")), []).append((r["step"], float(v)))
-
-    few = {}
-    for (layer, measure), r in _last_rows(rows).items():
-        n, d = r.get("n_samples") or 0, r.get("n_features") or 0
-        if n and d and n < 10 * d:
-            few[layer] = (n, d)
-        if r.get("error"):
-            continue
-        v = r.get("value")
-        if v is None or not isinstance(v, (int, float)) or not math.isfinite(v):
-            add("error", "nan", layer, measure, f"{measure} on {layer} has no finite value ({v})")
-            continue
-        m = str(measure)
-        hist = sorted(history.get((layer, measure), []))
-        peak = max(hist, key=lambda t: t[1]) if len(hist) > 1 else None
-        if m == "rankme" and v == 0.0 and layer not in constant_layers:
-            constant_layers.add(layer)
-            add("error", "constant", layer, m, f"layer {layer} looks constant: rankme is 0")
-        elif m in _RANK_MEASURES:
-            if v < 1.5 and min(n, d) >= 4:
-                add("error", "rank_collapse", layer, m,
-                    f"rank collapse on {layer}: {m} = {v:.3g} of at most {min(n, d)} dimensions")
-            elif peak is not None and v < 0.5 * peak[1]:
-                add("warning", "rank_collapse", layer, m,
-                    f"rank collapse on {layer}: {m} fell to {v:.3g} from its peak of {peak[1]:.3g} (step {peak[0]})")
-        elif m in _ENTROPY_MEASURES or m.startswith("diffusion_spectral_entropy"):
-            hmax = _max_entropy(r.get("units"), n, d) if m in _ENTROPY_MEASURES else None
-            if hmax is not None and v < 0.1 * hmax:
-                add("error", "entropy_collapse", layer, m,
-                    f"entropy collapse on {layer}: {m} = {v:.3g} {r.get('units')}, below 10% of its maximum {hmax:.3g}")
-            elif peak is not None and peak[1] > 0 and v < 0.5 * peak[1]:
-                add("warning", "entropy_collapse", layer, m,
-                    f"entropy collapse on {layer}: {m} fell to {v:.3g} from its peak of {peak[1]:.3g} (step {peak[0]})")
-        if _is_mi(r) and v < -1e-9:  # below round-off
-            add("warning", "negative_mi", layer, m,
-                f"negative MI on {layer}: {m} = {v:.3g} {r.get('units') or ''}; the estimator is biased here (true MI >= 0)")
-    for layer, (n, d) in few.items():
-        add("warning", "few_samples", layer, None,
-            f"too few samples for the dimension on {layer}: n = {n} < 10 d = {10 * d}; estimates are biased")
-    return sorted(alerts, key=lambda a: a["level"] != "error")  # errors first, stable otherwise
 
 
 # ------------------------------------------------------------------------------------------------
