@@ -29,14 +29,15 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import sys
 import tempfile
 import warnings
 
-from estimators._validation import check_flag
+from estimators.validation import check_flag
+
+from .sinks import JSONLSink
 
 __all__ = ["RunDir", "read_manifest", "read_metrics", "versions"]
 
@@ -55,11 +56,13 @@ def versions() -> dict:
     return out
 
 
-def _clean(v):
-    """JSON-safe value: non-finite floats become None (JSON has no NaN)."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+def _config(manifest: dict, key: str) -> str:
+    """A manifest entry as compared on resume: measures by name, method and parameters only
+    (the metadata written beside them may grow between versions without changing the run)."""
+    value = manifest[key]
+    if key == "measures" and isinstance(value, list):
+        value = [{f: m.get(f) for f in ("name", "method", "params")} if isinstance(m, dict) else m for m in value]
+    return json.dumps(value, default=repr)
 
 
 def _atomic_write_text(path, text: str) -> None:
@@ -184,8 +187,7 @@ class RunDir:
             earlier = list(previous.pop("previous_runs", []) or [])
             self.manifest["previous_runs"] = [*earlier, previous]
             changed = [k for k in ("layers", "measures", "reduce", "probe_samples")
-                       if k in previous and k in manifest and json.dumps(previous[k], default=repr)
-                       != json.dumps(manifest[k], default=repr)]
+                       if k in previous and k in manifest and _config(previous, k) != _config(manifest, k)]
             if changed:
                 warnings.warn(
                     f"resuming {self.path} with different {', '.join(changed)} than the run it continues; "
@@ -198,7 +200,7 @@ class RunDir:
                     f"{metrics} ended in a partial row ({cut} bytes, from a crash or a full disk); it was cut off "
                     "before appending", UserWarning, stacklevel=3)
         self._write_manifest()
-        self._metrics = open(metrics, "a", encoding="utf-8")  # noqa: SIM115 - held open for appends, closed in close()
+        self._metrics = JSONLSink(metrics, fsync=True)
 
     def _write_manifest(self):
         _atomic_write_text(os.path.join(self.path, "manifest.json"), json.dumps(self.manifest, indent=2, default=repr))
@@ -211,10 +213,7 @@ class RunDir:
         """Append result rows to ``metrics.jsonl`` and flush them to the operating system."""
         if self._metrics is None:
             raise ValueError("this RunDir is closed")
-        for r in rows:
-            self._metrics.write(json.dumps({k: _clean(v) for k, v in r.items()}) + "\n")
-        self._metrics.flush()
-        os.fsync(self._metrics.fileno())
+        self._metrics.write(rows)
 
     def save_snapshot(self, step: int, tensors: dict) -> str:
         """Write ``{layer: tensor}`` to ``activations/step_<step>.safetensors``; returns the path."""

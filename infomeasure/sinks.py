@@ -90,17 +90,28 @@ class CSVSink:
 
 
 class JSONLSink:
-    """Rows appended to a JSON-lines file, flushed per step (non-finite values as null)."""
+    """Rows appended to a JSON-lines file, flushed per step (non-finite values as null).
 
-    def __init__(self, path):
+    ``fsync=True`` also asks the operating system to put every step on disk (what the run
+    directory's ``metrics.jsonl`` does, so that a crash loses at most the step being written).
+    """
+
+    def __init__(self, path, *, fsync=False):
         self.path = os.fspath(path)
+        self.fsync = bool(fsync)
         self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open for appends, closed in close()
+
+    @property
+    def closed(self) -> bool:
+        return self._f.closed
 
     def write(self, rows) -> None:
         for r in rows:
             clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
             self._f.write(json.dumps(clean) + "\n")
         self._f.flush()
+        if self.fsync:
+            os.fsync(self._f.fileno())
 
     def close(self) -> None:
         self._f.close()
