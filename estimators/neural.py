@@ -15,9 +15,10 @@ function        bound (value reported)                                   critic 
 ``mi_smile``    DV with the marginal term clipped at :math:`\pm\tau`     Jensen--Shannon
 ==============  =======================================================  =====================
 
-All four share one training loop (:func:`_fit`) that follows the protocol of
-Czyż et al. (2023): standardised inputs, a random 50 % held-out split on which
-the reported value is computed, Adam on mini-batches, early stopping on the
+All four share one training loop (the private module
+``estimators._neural_training``) that follows the protocol of Czyż et al.
+(2023): standardised inputs, a random 50 % held-out split on which the
+reported value is computed, Adam on mini-batches, early stopping on the
 held-out estimate and a step budget. Every batch of :math:`B` samples gives
 the full :math:`B \times B` score matrix :math:`S_{ij} = T(x_i, y_j)`: the
 diagonal holds the :math:`B` paired samples, the :math:`B(B-1)` off-diagonal
@@ -28,14 +29,17 @@ torch is imported inside the functions only: ``import estimators`` stays light.
 
 from __future__ import annotations
 
-import contextlib
+import inspect
 import math
 import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import _check_shape, _is_torch_tensor, as_samples, check_rng, log_base, warn
+from . import _neural_training as training
+from ._docs import fill
+from ._neural_training import Settings
+from ._validation import check_flag, check_positive_int, check_rng, log_base, warn
 
 __all__ = [
     "mine",
@@ -96,261 +100,52 @@ class NeuralMIResult(NamedTuple):
     batch_size: int
 
 
+
 # ----------------------------------------------------------------------------------------------
-# torch helpers (torch is passed in; it is never imported at module level)
+# the parameters: one list shared by the four estimators, one parameter of their own
 # ----------------------------------------------------------------------------------------------
-def _import_torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dev dependency
-        raise ImportError(
-            "the neural MI estimators (mine, nwj, infonce, smile) need PyTorch; install it with "
-            "pip install 'infomeasure[torch]'"
-        ) from None
-    return torch
+class _Bound(NamedTuple):
+    function: str  # the public function, for argument errors
+    label: str  # in warnings and errors
+    own: dict  # the parameter it adds in front of the shared ones, with its default
 
 
-@contextlib.contextmanager
-def _torch_threads(torch, num_threads):
-    """Run with ``num_threads`` intra-op threads, restoring the caller's setting on exit."""
-    old = torch.get_num_threads()
-    if num_threads is not None and num_threads != old:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
+_BOUNDS = {
+    "mine": _Bound("mi_mine", "MINE", {"ema": 0.01}),
+    "nwj": _Bound("mi_nwj", "NWJ", {}),
+    "infonce": _Bound("mi_infonce", "InfoNCE", {}),
+    "smile": _Bound("mi_smile", "SMILE", {"tau": 5.0}),
+}
+# The shared keyword-only parameters, in signature order: every field of Settings but the
+# bound-specific tau and ema.
+_SHARED = {k: v for k, v in Settings._field_defaults.items() if k not in ("tau", "ema")}
 
 
-def _as_tensor(torch, x, name, device):
-    """Validate ``x`` and return a float32 tensor of shape (n, d) on ``device``.
+def _explicit(bound):
+    """Decorator: give an estimator written as ``f(x, y, **options)`` its full signature.
 
-    NumPy input goes through :func:`as_samples`; a torch tensor is checked where
-    it lives (no round trip to the host).
+    ``inspect.signature``, ``help()``, the documentation and ``mutual_information``'s
+    check of keyword arguments all read ``__signature__``: ``x, y, *``, the bound's
+    own parameter, then the shared ones with their defaults.
     """
-    if not _is_torch_tensor(x):
-        arr = as_samples(x, name)
-        return torch.as_tensor(arr, dtype=torch.float32, device=device)
-    t = x.detach()
-    if t.is_complex():
-        raise TypeError(f"{name} is complex; pass real values (e.g. {name}.abs() or {name}.real)")
-    t = _check_shape(t, name)
-    t = t.to(device=device, dtype=torch.float32)
-    finite = torch.isfinite(t)
-    if not bool(finite.all()):
-        n_nan = int(torch.isnan(t).sum())
-        n_inf = int(t.numel() - int(finite.sum()) - n_nan)
-        raise ValueError(
-            f"{name} contains {n_nan} NaN and {n_inf} infinite value(s); drop or impute "
-            "those samples before estimating"
-        )
-    return t
+    P = inspect.Parameter
+    params = [P("x", P.POSITIONAL_OR_KEYWORD), P("y", P.POSITIONAL_OR_KEYWORD)]
+    params += [P(k, P.KEYWORD_ONLY, default=v) for k, v in {**_BOUNDS[bound].own, **_SHARED}.items()]
+
+    def deco(func):
+        func.__signature__ = inspect.Signature(params)
+        return func
+
+    return deco
 
 
-def _standardize(T):
-    """Centre each column and divide it by its standard deviation (constant columns: by 1)."""
-    D = T.double()
-    sd = D.std(dim=0, unbiased=False)
-    sd = sd.masked_fill(sd == 0, 1.0)
-    return ((D - D.mean(dim=0)) / sd).float()
-
-
-# Excess kurtosis above which a column counts as heavy-tailed (Gaussian 0, exponential 6,
-# Student-t with 3 degrees of freedom about 25-45 at N = 10^4-10^5, Cauchy in the thousands).
-_KURTOSIS_WARN = 50.0
-
-
-def _warn_heavy_tails(torch, T, name):
-    """Warn when a column is so heavy-tailed that standardising it cannot help the critic."""
-    D = T.double()
-    Z = D - D.mean(dim=0)
-    var = (Z * Z).mean(dim=0)
-    ok = var > 0
-    if not bool(ok.any()):
-        return
-    kurt = ((Z[:, ok] ** 4).mean(dim=0) / var[ok] ** 2 - 3.0).max()
-    k = float(kurt)
-    if k > _KURTOSIS_WARN:
-        warn(
-            f"{name} is heavy-tailed (excess kurtosis {k:.0f} in one column): after "
-            "standardising, most samples sit near 0 and a few far out, and neural critics then "
-            "often learn little (estimates far too low, or too high for SMILE). Apply an "
-            f"invertible transform to each column first, e.g. np.arcsinh({name}) (np.log for "
-            "positive data); it leaves the MI unchanged")
-
-
-def _resolve_device(torch, x, y, device):
-    if device is not None:
-        try:
-            return torch.device(device)
-        except (TypeError, RuntimeError) as exc:
-            raise ValueError(
-                f"device must be a torch device such as 'cpu' or 'cuda:0'; got {device!r} ({exc})"
-            ) from None
-    devs = {v.device for v in (x, y) if _is_torch_tensor(v)}
-    if len(devs) > 1:
-        raise ValueError(
-            f"x and y are on different devices ({', '.join(sorted(str(d) for d in devs))}); move "
-            "them to one device or pass device="
-        )
-    return devs.pop() if devs else torch.device("cpu")
-
-
-def _init_linear(torch, fan_in, fan_out, gen, bias=True):
-    """Weights and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), from ``gen``."""
-    bound = 1.0 / math.sqrt(fan_in)
-    w = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=gen)
-    b = torch.empty(fan_out).uniform_(-bound, bound, generator=gen) if bias else None
-    return w, b
-
-
-def _mlp_params(torch, d_in, hidden, layers, d_out, gen):
-    sizes = [d_in] + [hidden] * layers + [d_out]
-    return [_init_linear(torch, a, b, gen) for a, b in zip(sizes[:-1], sizes[1:])]
-
-
-def _mlp(torch, params, h, first_done=False):
-    """Apply a ReLU MLP given as [(W, b), ...]; ``first_done``: h already holds layer 1's output."""
-    F = torch.nn.functional
-    start = 1 if first_done else 0
-    if first_done:
-        h = torch.relu(h)
-    for i in range(start, len(params)):
-        w, b = params[i]
-        h = F.linear(h, w, b)
-        if i < len(params) - 1:
-            h = torch.relu(h)
-    return h
-
-
-def _make_critic(torch, kind, dx, dy, hidden, layers, embed_dim, gen, device):
-    """Return (parameter list, scores(x, y) -> (B_x, B_y) matrix).
-
-    joint:     T(x, y) = MLP([x, y]), layers hidden ReLU layers of width ``hidden``, one output.
-               The first layer is split, W [x; y] = W_x x + W_y y, so that all B^2 pairs
-               of a batch cost B^2 * hidden additions there instead of B^2 products.
-    separable: T(x, y) = g(x)^T h(y), g and h ReLU MLPs (``layers`` x ``hidden``) to ``embed_dim``.
-    """
-    F = torch.nn.functional
-    if kind == "joint":
-        raw = _mlp_params(torch, dx + dy, hidden, layers, 1, gen)
-        w0, b0 = raw[0]
-        wx, wy = w0[:, :dx].contiguous(), w0[:, dx:].contiguous()
-        tensors = [wx, wy, b0] + [t for wb in raw[1:] for t in wb]
-        tensors = [torch.nn.Parameter(t.to(device)) for t in tensors]
-        wx, wy, b0 = tensors[:3]
-        rest = [(tensors[3 + 2 * i], tensors[4 + 2 * i]) for i in range(len(raw) - 1)]
-        params_for_mlp = [(None, None)] + rest
-
-        def scores(x, y):
-            h = F.linear(x, wx, b0)[:, None, :] + F.linear(y, wy)[None, :, :]
-            return _mlp(torch, params_for_mlp, h, first_done=True).squeeze(-1)
-
-        return tensors, scores
-
-    gx = _mlp_params(torch, dx, hidden, layers, embed_dim, gen)
-    gy = _mlp_params(torch, dy, hidden, layers, embed_dim, gen)
-    gx = [(torch.nn.Parameter(w.to(device)), torch.nn.Parameter(b.to(device))) for w, b in gx]
-    gy = [(torch.nn.Parameter(w.to(device)), torch.nn.Parameter(b.to(device))) for w, b in gy]
-    tensors = [t for wb in gx + gy for t in wb]
-
-    def scores(x, y):
-        return _mlp(torch, gx, x) @ _mlp(torch, gy, y).T
-
-    return tensors, scores
-
-
-# ----------------------------------------------------------------------------------------------
-# the bounds, on one B x B score matrix S[i, j] = T(x_i, y_j)
-# ----------------------------------------------------------------------------------------------
-def _offdiag_lse(torch, S):
-    """log sum_{i != j} exp(S_ij)."""
-    B = S.shape[0]
-    eye = torch.eye(B, dtype=torch.bool, device=S.device)
-    return torch.logsumexp(S.masked_fill(eye, -math.inf).reshape(-1), dim=0)
-
-
-def _batch_terms(torch, S, bound, tau):
-    """Sufficient statistics of one batch for the held-out estimate (float64 scalars)."""
-    B = S.shape[0]
-    S = S.double()
-    diag = S.diagonal()
-    out = {"sum_diag": diag.sum(), "n_diag": B, "n_off": B * (B - 1)}
-    if bound == "infonce":
-        out["sum_nce"] = (diag - torch.logsumexp(S, dim=1)).sum() + B * math.log(B)
-    elif bound == "smile":
-        out["lse_off"] = _offdiag_lse(torch, S.clamp(-tau, tau))
-    else:
-        out["lse_off"] = _offdiag_lse(torch, S)
-    return out
-
-
-def _combine(bound, parts):
-    """Held-out estimate (nats) from the per-batch statistics of :func:`_batch_terms`."""
-    n_diag = sum(p["n_diag"] for p in parts)
-    joint = sum(float(p["sum_diag"]) for p in parts) / n_diag
-    if bound == "infonce":
-        return sum(float(p["sum_nce"]) for p in parts) / n_diag
-    lses = np.array([float(p["lse_off"]) for p in parts])
-    n_off = sum(p["n_off"] for p in parts)
-    m = lses.max()
-    log_mean = (m + math.log(np.exp(lses - m).sum()) if math.isfinite(m) else m) - math.log(n_off)
-    if bound == "nwj":  # exp overflows past 709: report -inf (a diverged critic), not an error
-        return joint - math.exp(log_mean - 1.0) if log_mean < 700.0 else -math.inf
-    return joint - log_mean  # DV (MINE) and SMILE (clipped)
-
-
-class _Objective:
-    """Training loss and the batch value of one bound."""
-
-    def __init__(self, torch, bound, tau, ema):
-        self.torch, self.bound, self.tau, self.ema = torch, bound, tau, ema
-        self.log_ema = None  # MINE: log of the moving average of mean exp(T) over shuffled pairs
-
-    def __call__(self, S):
-        torch, bound = self.torch, self.bound
-        F = torch.nn.functional
-        B = S.shape[0]
-        diag = S.diagonal()
-        joint = diag.mean()
-        if bound == "infonce":
-            value = (diag - torch.logsumexp(S, dim=1)).mean() + math.log(B)
-            return -value, value.detach()
-        log_mean = _offdiag_lse(torch, S) - math.log(B * (B - 1))
-        if bound == "nwj":
-            value = joint - torch.exp(log_mean - 1.0)
-            return -value, value.detach()
-        if bound == "mine":
-            # Belghazi et al. (2018): the gradient of log E_Q[e^T] is E_Q[grad T e^T] / E_Q[e^T];
-            # the denominator is replaced by its exponential moving average (kept in logs).
-            cur = log_mean.detach()
-            if self.log_ema is None:
-                self.log_ema = cur
-            else:
-                self.log_ema = torch.logaddexp(
-                    self.log_ema + math.log1p(-self.ema), cur + math.log(self.ema)
-                )
-            loss = -(joint - torch.exp(log_mean - self.log_ema))
-            return loss, (joint - log_mean).detach()
-        # SMILE: critic trained with the Jensen-Shannon (f-GAN) bound; value is clipped DV
-        B1 = B * (B - 1)
-        sp_off = F.softplus(S).sum() - F.softplus(diag).sum()
-        js = -F.softplus(-diag).mean() - sp_off / B1
-        with torch.no_grad():
-            value = joint - (_offdiag_lse(torch, S.clamp(-self.tau, self.tau)) - math.log(B1))
-        return -js, value
-
-
-# ----------------------------------------------------------------------------------------------
-# argument checks
-# ----------------------------------------------------------------------------------------------
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
+def _settings(bound, options):
+    """The keyword arguments of one call, completed with the defaults (checked by :func:`_check`)."""
+    accepted = {**_BOUNDS[bound].own, **_SHARED}
+    for key in options:
+        if key not in accepted:  # what Python says for an explicit signature
+            raise TypeError(f"{_BOUNDS[bound].function}() got an unexpected keyword argument {key!r}")
+    return Settings(**{**accepted, **options})
 
 
 def _check_real(value, name, lo, hi, *, lo_open=True, hi_open=True, allow_inf=False):
@@ -366,203 +161,111 @@ def _check_real(value, name, lo, hi, *, lo_open=True, hi_open=True, allow_inf=Fa
     return v
 
 
-# ----------------------------------------------------------------------------------------------
-# the training loop shared by all four estimators
-# ----------------------------------------------------------------------------------------------
-def _fit(
-    x,
-    y,
-    *,
-    bound,
-    critic,
-    hidden,
-    layers,
-    embed_dim,
-    batch_size,
-    lr,
-    max_steps,
-    eval_every,
-    patience,
-    min_delta,
-    val_fraction,
-    standardize,
-    tau,
-    ema,
-    device,
-    num_threads,
-    seed,
-    base,
-    return_result,
-):
-    torch = _import_torch()
-    if critic not in ("joint", "separable"):
+def _check(s: Settings) -> Settings:
+    """``s`` with every argument checked and normalised (device, seed and base are checked later)."""
+    if s.critic not in ("joint", "separable"):
         raise ValueError(
-            f"critic must be 'joint' (T = MLP([x, y])) or 'separable' (T = g(x)^T h(y)); got {critic!r}"
+            f"critic must be 'joint' (T = MLP([x, y])) or 'separable' (T = g(x)^T h(y)); got {s.critic!r}"
         )
-    hidden = _check_int(hidden, "hidden", 1)
-    layers = _check_int(layers, "layers", 1)
-    embed_dim = _check_int(embed_dim, "embed_dim", 1)
-    batch_size = _check_int(batch_size, "batch_size", 2)
-    lr = _check_real(lr, "lr", 0.0, math.inf)
-    max_steps = _check_int(max_steps, "max_steps", 1)
-    eval_every = _check_int(eval_every, "eval_every", 1)
-    patience = _check_int(patience, "patience", 1)
-    min_delta = _check_real(min_delta, "min_delta", 0.0, math.inf, lo_open=False)
-    val_fraction = _check_real(val_fraction, "val_fraction", 0.0, 1.0)
-    tau = _check_real(tau, "tau", 0.0, math.inf, hi_open=False, allow_inf=True)
-    ema = _check_real(ema, "ema", 0.0, 1.0, hi_open=False)
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be True or False; got {standardize!r}")
-    if not isinstance(return_result, (bool, np.bool_)):
-        raise TypeError(f"return_result must be True or False; got {return_result!r}")
-    if num_threads is not None:
-        num_threads = _check_int(num_threads, "num_threads", 1)
-    unit = log_base(base)
-    rng = check_rng(seed)
-
-    dev = _resolve_device(torch, x, y, device)
-    X = _as_tensor(torch, x, "x", dev)
-    Y = _as_tensor(torch, y, "y", dev)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples (rows): x has {X.shape[0]}, y has "
-            f"{Y.shape[0]}. Samples run along axis 0; pair each sample of one variable with one "
-            "of the other"
-        )
-    n = X.shape[0]
-    n_val = int(round(val_fraction * n))
-    n_train = n - n_val
-    if n_val < 2 or n_train < 2:
-        raise ValueError(
-            f"{n} samples with val_fraction={val_fraction} leave {n_train} for training and "
-            f"{n_val} held out; each needs at least 2. Pass more samples"
-        )
-    for T, name in ((X, "x"), (Y, "y")):
-        _warn_heavy_tails(torch, T, name)
-    B = min(batch_size, n_train, n_val)
-    if B < batch_size:
-        warn(
-            f"batch_size={batch_size} exceeds the {min(n_train, n_val)} samples of the smaller "
-            f"split; using batches of {B}. Neural MI estimates from so few samples are unreliable"
-            + (f" (and InfoNCE cannot exceed ln {B} = {math.log(B):.2f} nats)" if bound == "infonce" else ""))
-
-    if num_threads is None and dev.type == "cpu":
-        num_threads = 1  # small critics: one thread is fastest and does not oversubscribe
-    with _torch_threads(torch, num_threads if dev.type == "cpu" else None), torch.enable_grad():
-        if standardize:  # out of place: X may share memory with the caller's tensor
-            X, Y = _standardize(X), _standardize(Y)
-        perm = rng.permutation(n)
-        idx_val = torch.as_tensor(perm[:n_val], device=dev)
-        idx_train = torch.as_tensor(perm[n_val:], device=dev)
-        Xv, Yv, Xt, Yt = X[idx_val], Y[idx_val], X[idx_train], Y[idx_train]
-        gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        params, scores = _make_critic(
-            torch, critic, X.shape[1], Y.shape[1], hidden, layers, embed_dim, gen, dev
-        )
-        opt = torch.optim.Adam(params, lr=lr)
-        objective = _Objective(torch, bound, tau, ema)
-
-        def heldout():
-            parts = []
-            with torch.no_grad():
-                for s in range(0, max(n_val - B + 1, 1), B):
-                    S = scores(Xv[s : s + B], Yv[s : s + B])
-                    parts.append(_batch_terms(torch, S, bound, tau))
-            return _combine(bound, parts)
-
-        steps, train_curve, held_curve = [], [], []
-        best, best_step, since_best = -math.inf, 0, 0
-        converged, diverged = False, False
-        order, pos, acc, n_acc = None, n_train, 0.0, 0
-        step = 0
-        while step < max_steps:
-            if pos + B > n_train:  # a new epoch: reshuffle the training half
-                order = torch.as_tensor(rng.permutation(n_train), device=dev)
-                pos = 0
-            bi = order[pos : pos + B]
-            pos += B
-            loss, value = objective(scores(Xt[bi], Yt[bi]))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            acc = acc + value  # stays on the device: no synchronisation per step
-            n_acc += 1
-            if step % eval_every == 0 or step == max_steps:
-                v = heldout()
-                t = float(acc) / n_acc
-                if not (math.isfinite(v) and math.isfinite(t)):
-                    diverged = True
-                    break
-                steps.append(step)
-                train_curve.append(t)
-                held_curve.append(v)
-                acc, n_acc = 0.0, 0
-                if v > best + min_delta:
-                    since_best = 0
-                else:
-                    since_best += 1
-                if v > best:
-                    best, best_step = v, step
-                if since_best >= patience:
-                    converged = True
-                    break
-
-    name = {"mine": "dv", "nwj": "nwj", "infonce": "infonce", "smile": f"smile(tau={tau:g})"}[bound]
-    what = {"mine": "MINE", "nwj": "NWJ", "infonce": "InfoNCE", "smile": "SMILE"}[bound]
-    if not held_curve:
-        raise TrainingDivergedError(
-            f"{what}: training diverged (non-finite estimate) by the first held-out evaluation "
-            f"(step {step}); lower lr (now {lr:g}) or use mi_smile, whose clipped bound "
-            "is the most stable"
-        )
-    lo_ok, hi_ok, why = _plausible_range(bound, n_val, B)
-    if not lo_ok <= best <= hi_ok:
-        raise TrainingDivergedError(
-            f"{what}: training diverged: the best held-out estimate, {best:.4g} nats (step "
-            f"{best_step}), lies far outside the plausible range [{lo_ok:.3g}, {hi_ok:.3g}] nats "
-            f"for {n_val} held-out samples ({why}). The optimiser overshot: lower lr (now "
-            f"{lr:g}; try {lr / 10:g}, or the default 1e-3) or use mi_smile, whose clipped "
-            "bound is the most stable"
-        )
-    if diverged:
-        warn(
-            f"{what}: training diverged (non-finite estimate) by step {step}; the "
-            f"value is the best held-out estimate before that (step {best_step}). Lower lr "
-            f"(now {lr:g}) or use mi_smile")
-    elif not converged:
-        k = min(patience, len(held_curve) - 1)
-        rise = held_curve[-1] - held_curve[-1 - k] if k > 0 else float("nan")
-        warn(
-            f"{what}: the held-out estimate had not flattened when the step budget "
-            f"(max_steps={max_steps}) ran out"
-            + (f"; it changed by {rise / unit:+.3g} over the last {k} evaluations" if k > 0 else "")
-            + ". The estimate may be too low: raise max_steps (or lr), or inspect the curve "
-            "with return_result=True")
-    ceiling = math.log(B) if bound == "infonce" else math.inf
-    if bound == "infonce" and best >= ceiling - _NCE_MARGIN:
-        warn(
-            f"InfoNCE: the estimate {best:.3f} nats is within {_NCE_MARGIN:g} nats of its ceiling "
-            f"ln(batch_size) = ln {B} = {ceiling:.3f}; InfoNCE saturates towards that ceiling "
-            "(about 10% low already 2 nats below it, even with the optimal critic) and "
-            "underestimates larger MI. Use a larger batch_size, or mi_smile")
-    value = float(best / unit)
-    if not return_result:
-        return value
-    return NeuralMIResult(
-        value=value,
-        bound=name,
-        steps=np.asarray(steps, dtype=np.int64),
-        train=np.asarray(train_curve) / unit,
-        heldout=np.asarray(held_curve) / unit,
-        n_steps=step,
-        converged=converged,
-        best_step=best_step,
-        ceiling=ceiling / unit,
-        batch_size=B,
+    return s._replace(
+        hidden=check_positive_int(s.hidden, "hidden", 1),
+        layers=check_positive_int(s.layers, "layers", 1),
+        embed_dim=check_positive_int(s.embed_dim, "embed_dim", 1),
+        batch_size=check_positive_int(s.batch_size, "batch_size", 2),
+        lr=_check_real(s.lr, "lr", 0.0, math.inf),
+        max_steps=check_positive_int(s.max_steps, "max_steps", 1),
+        eval_every=check_positive_int(s.eval_every, "eval_every", 1),
+        patience=check_positive_int(s.patience, "patience", 1),
+        min_delta=_check_real(s.min_delta, "min_delta", 0.0, math.inf, lo_open=False),
+        val_fraction=_check_real(s.val_fraction, "val_fraction", 0.0, 1.0),
+        tau=_check_real(s.tau, "tau", 0.0, math.inf, hi_open=False, allow_inf=True),
+        ema=_check_real(s.ema, "ema", 0.0, 1.0, hi_open=False),
+        standardize=check_flag(s.standardize, "standardize"),
+        return_result=check_flag(s.return_result, "return_result"),
+        num_threads=None if s.num_threads is None else check_positive_int(s.num_threads, "num_threads", 1),
     )
 
 
+# ----------------------------------------------------------------------------------------------
+# one estimate: check, train, judge the run, report
+# ----------------------------------------------------------------------------------------------
+def _estimate(bound, x, y, options):
+    """The body of the four public estimators."""
+    s = _settings(bound, options)
+    torch = training.import_torch()
+    s = _check(s)
+    unit = log_base(s.base)
+    rng = check_rng(s.seed)
+    trace = training.fit(torch, x, y, bound, s, rng)
+    _raise_if_diverged(bound, s, trace)
+    _warn_if_unfinished(bound, s, trace, unit)
+    ceiling = math.log(trace.batch_size) if bound == "infonce" else math.inf
+    if bound == "infonce" and trace.best >= ceiling - _NCE_MARGIN:
+        warn(
+            f"InfoNCE: the estimate {trace.best:.3f} nats is within {_NCE_MARGIN:g} nats of its ceiling "
+            f"ln(batch_size) = ln {trace.batch_size} = {ceiling:.3f}; InfoNCE saturates towards that ceiling "
+            "(about 10% low already 2 nats below it, even with the optimal critic) and "
+            "underestimates larger MI. Use a larger batch_size, or mi_smile")
+    value = float(trace.best / unit)
+    if not s.return_result:
+        return value
+    return NeuralMIResult(
+        value=value,
+        bound=_bound_name(bound, s.tau),
+        steps=np.asarray(trace.steps, dtype=np.int64),
+        train=np.asarray(trace.train) / unit,
+        heldout=np.asarray(trace.heldout) / unit,
+        n_steps=trace.n_steps,
+        converged=trace.converged,
+        best_step=trace.best_step,
+        ceiling=ceiling / unit,
+        batch_size=trace.batch_size,
+    )
+
+
+def _raise_if_diverged(bound, s, trace):
+    """Raise :class:`TrainingDivergedError` when no held-out value is finite or the best is implausible."""
+    what = _BOUNDS[bound].label
+    if not trace.heldout:
+        raise TrainingDivergedError(
+            f"{what}: training diverged (non-finite estimate) by the first held-out evaluation "
+            f"(step {trace.n_steps}); lower lr (now {s.lr:g}) or use mi_smile, whose clipped bound "
+            "is the most stable"
+        )
+    lo_ok, hi_ok, why = _plausible_range(bound, trace.n_val, trace.batch_size)
+    if not lo_ok <= trace.best <= hi_ok:
+        raise TrainingDivergedError(
+            f"{what}: training diverged: the best held-out estimate, {trace.best:.4g} nats (step "
+            f"{trace.best_step}), lies far outside the plausible range [{lo_ok:.3g}, {hi_ok:.3g}] nats "
+            f"for {trace.n_val} held-out samples ({why}). The optimiser overshot: lower lr (now "
+            f"{s.lr:g}; try {s.lr / 10:g}, or the default 1e-3) or use mi_smile, whose clipped "
+            "bound is the most stable"
+        )
+
+
+def _warn_if_unfinished(bound, s, trace, unit):
+    """Warn when training ended on a non-finite estimate or on the step budget, not early stopping."""
+    what = _BOUNDS[bound].label
+    if trace.diverged:
+        warn(
+            f"{what}: training diverged (non-finite estimate) by step {trace.n_steps}; the "
+            f"value is the best held-out estimate before that (step {trace.best_step}). Lower lr "
+            f"(now {s.lr:g}) or use mi_smile")
+    elif not trace.converged:
+        held = trace.heldout
+        k = min(s.patience, len(held) - 1)
+        rise = held[-1] - held[-1 - k] if k > 0 else float("nan")
+        warn(
+            f"{what}: the held-out estimate had not flattened when the step budget "
+            f"(max_steps={s.max_steps}) ran out"
+            + (f"; it changed by {rise / unit:+.3g} over the last {k} evaluations" if k > 0 else "")
+            + ". The estimate may be too low: raise max_steps (or lr), or inspect the curve "
+            "with return_result=True")
+
+
+def _bound_name(bound, tau):
+    """The name of the bound that the reported value evaluates (``NeuralMIResult.bound``)."""
+    return {"mine": "dv", "nwj": "nwj", "infonce": "infonce", "smile": f"smile(tau={tau:g})"}[bound]
 
 
 def _plausible_range(bound, n_val, B):
@@ -584,7 +287,7 @@ def _plausible_range(bound, n_val, B):
 
 
 # ----------------------------------------------------------------------------------------------
-# public functions
+# public functions, their docstrings assembled from the shared pieces below
 # ----------------------------------------------------------------------------------------------
 _PARAMS_DOC = r"""x : array-like or torch.Tensor of shape (n_samples,) or (n_samples, n_x_features)
     y : array-like or torch.Tensor of shape (n_samples,) or (n_samples, n_y_features)
@@ -679,19 +382,6 @@ _TRAINING_NOTES = r"""Training (shared by :func:`mine`, :func:`mi_nwj`, :func:`m
     2020); values outside come from an optimiser that overshot (e.g.
     ``lr=1e6`` gave -1.5e23 nats). Lower ``lr``."""
 
-
-def _doc(text):
-    def deco(func):
-        func.__doc__ = (
-            text.replace("{params}", _PARAMS_DOC)
-            .replace("{returns}", _RETURNS_DOC)
-            .replace("{training}", _TRAINING_NOTES)
-        )
-        return func
-
-    return deco
-
-
 _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Courville,
     R. D. Hjelm, "Mutual information neural estimation", ICML 2018.
     X. Nguyen, M. J. Wainwright, M. I. Jordan, "Estimating divergence
@@ -706,8 +396,12 @@ _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Cou
     P. Czyż, F. Grabowski, J. E. Vogt, N. Beerenwinkel, A. Marx, "Beyond
     normal: on the evaluation of mutual information estimators", NeurIPS 2023."""
 
+_DOC = dict(params=_PARAMS_DOC, returns=_RETURNS_DOC, training=_TRAINING_NOTES, refs=_REFS)
 
-@_doc(
+
+@fill(**_DOC)
+@_explicit("mine")
+def mi_mine(x, y, **options):
     r"""MINE: Donsker--Varadhan estimate of mutual information with the moving-average gradient.
 
     The critic :math:`T` maximises the Donsker--Varadhan (DV) lower bound
@@ -725,18 +419,18 @@ _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Cou
 
     Parameters
     ----------
-    {params}
+    %(params)s
     ema : float, default 0.01
         Rate :math:`\alpha` of the moving average (about the last
         :math:`1/\alpha` batches count).
 
     Returns
     -------
-    {returns}
+    %(returns)s
 
     Notes
     -----
-    {training}
+    %(training)s
 
     The DV bound is not a lower bound on a finite sample: the log of a
     sample mean is biased, and the variance of :math:`e^{T}` grows
@@ -747,7 +441,7 @@ _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Cou
 
     References
     ----------
-    """ + _REFS + r"""
+    %(refs)s
 
     Examples
     --------
@@ -760,37 +454,15 @@ _REFS = r"""M. I. Belghazi, A. Baratin, S. Rajeswar, S. Ozair, Y. Bengio, A. Cou
     >>> round(res.value, 2), res.bound, res.converged   # closed form: -0.5 ln(1 - 0.81) = 0.83
     (0.84, 'dv', True)
     """
-)
-def mi_mine(
-    x,
-    y,
-    *,
-    ema=0.01,
-    critic="joint",
-    hidden=64,
-    layers=2,
-    embed_dim=32,
-    batch_size=64,
-    lr=1e-3,
-    max_steps=5000,
-    eval_every=100,
-    patience=5,
-    min_delta=0.005,
-    val_fraction=0.5,
-    standardize=True,
-    device=None,
-    num_threads=None,
-    seed=None,
-    base=None,
-    return_result=False,
-):
-    return _fit(**_collect(locals(), bound="mine", tau=math.inf))
+    return _estimate("mine", x, y, options)
 
 
 mine = mi_mine
 
 
-@_doc(
+@fill(**_DOC)
+@_explicit("nwj")
+def mi_nwj(x, y, **options):
     r"""NWJ: the Nguyen--Wainwright--Jordan (f-divergence) estimate of mutual information.
 
     .. math:: I(X;Y) \ge \hat I_{NWJ}(T) = \mathbb{E}_{P_{XY}}[T]
@@ -803,19 +475,19 @@ mine = mi_mine
 
     Parameters
     ----------
-    {params}
+    %(params)s
 
     Returns
     -------
-    {returns}
+    %(returns)s
 
     Notes
     -----
-    {training}
+    %(training)s
 
     References
     ----------
-    """ + _REFS + r"""
+    %(refs)s
 
     Examples
     --------
@@ -827,33 +499,12 @@ mine = mi_mine
     >>> round(mi_nwj(x, y, critic="separable", seed=0), 1)   # closed form 0.83
     0.8
     """
-)
-def mi_nwj(
-    x,
-    y,
-    *,
-    critic="joint",
-    hidden=64,
-    layers=2,
-    embed_dim=32,
-    batch_size=64,
-    lr=1e-3,
-    max_steps=5000,
-    eval_every=100,
-    patience=5,
-    min_delta=0.005,
-    val_fraction=0.5,
-    standardize=True,
-    device=None,
-    num_threads=None,
-    seed=None,
-    base=None,
-    return_result=False,
-):
-    return _fit(**_collect(locals(), bound="nwj", tau=math.inf, ema=0.01))
+    return _estimate("nwj", x, y, options)
 
 
-@_doc(
+@fill(**_DOC)
+@_explicit("infonce")
+def mi_infonce(x, y, **options):
     r"""InfoNCE: the contrastive (CPC) estimate of mutual information, at most ln(batch_size).
 
     For a batch of :math:`B` pairs, each :math:`y_i` must be picked out
@@ -872,22 +523,22 @@ def mi_nwj(
 
     Parameters
     ----------
-    {params}
+    %(params)s
 
     Returns
     -------
-    {returns}
+    %(returns)s
 
     Notes
     -----
-    {training}
+    %(training)s
 
     The held-out value averages the bound over held-out batches of the same
     size :math:`B`, so it has the same ceiling.
 
     References
     ----------
-    """ + _REFS + r"""
+    %(refs)s
 
     Examples
     --------
@@ -900,33 +551,12 @@ def mi_nwj(
     >>> round(res.value, 1), round(res.ceiling, 2)   # closed form 0.83; ceiling ln 64
     (0.8, 4.16)
     """
-)
-def mi_infonce(
-    x,
-    y,
-    *,
-    critic="joint",
-    hidden=64,
-    layers=2,
-    embed_dim=32,
-    batch_size=64,
-    lr=1e-3,
-    max_steps=5000,
-    eval_every=100,
-    patience=5,
-    min_delta=0.005,
-    val_fraction=0.5,
-    standardize=True,
-    device=None,
-    num_threads=None,
-    seed=None,
-    base=None,
-    return_result=False,
-):
-    return _fit(**_collect(locals(), bound="infonce", tau=math.inf, ema=0.01))
+    return _estimate("infonce", x, y, options)
 
 
-@_doc(
+@fill(**_DOC)
+@_explicit("smile")
+def mi_smile(x, y, **options):
     r"""SMILE: the DV estimate with its partition term clipped to [e^-tau, e^tau] (Song & Ermon 2020).
 
     .. math:: \hat I_{SMILE}(T) = \mathbb{E}_{P_{XY}}[T]
@@ -943,7 +573,7 @@ def mi_infonce(
 
     Parameters
     ----------
-    {params}
+    %(params)s
     tau : float, default 5.0
         Clipping parameter :math:`\tau > 0` (``math.inf`` disables clipping).
         Song & Ermon report :math:`\tau = 5` as a good trade-off; small
@@ -951,15 +581,15 @@ def mi_infonce(
 
     Returns
     -------
-    {returns}
+    %(returns)s
 
     Notes
     -----
-    {training}
+    %(training)s
 
     References
     ----------
-    """ + _REFS + r"""
+    %(refs)s
 
     Examples
     --------
@@ -971,35 +601,4 @@ def mi_infonce(
     >>> round(mi_smile(x, y, critic="separable", seed=0), 1)   # closed form 0.83
     0.8
     """
-)
-def mi_smile(
-    x,
-    y,
-    *,
-    tau=5.0,
-    critic="joint",
-    hidden=64,
-    layers=2,
-    embed_dim=32,
-    batch_size=64,
-    lr=1e-3,
-    max_steps=5000,
-    eval_every=100,
-    patience=5,
-    min_delta=0.005,
-    val_fraction=0.5,
-    standardize=True,
-    device=None,
-    num_threads=None,
-    seed=None,
-    base=None,
-    return_result=False,
-):
-    return _fit(**_collect(locals(), bound="smile", ema=0.01))
-
-
-def _collect(args, **extra):
-    """The keyword arguments of :func:`_fit` from a public function's ``locals()``."""
-    out = dict(args)
-    out.update(extra)
-    return out
+    return _estimate("smile", x, y, options)

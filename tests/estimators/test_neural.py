@@ -29,6 +29,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import estimators._neural_training as training  # noqa: E402
 import estimators.neural as neural  # noqa: E402  (registers the neural methods)
 from estimators.mutual_info import MI_METHODS, mutual_information  # noqa: E402
 from estimators.neural import (  # noqa: E402
@@ -166,14 +167,14 @@ def test_batch_value_and_pooled_heldout_value_match_numpy(bound):
     rng = np.random.default_rng(17)
     tau = 1.5
     mats = [rng.normal(0.3, 1.2, size=(7, 7)) for _ in range(3)]
-    obj = neural._Objective(torch, bound, tau, 0.01)
+    obj = training._Objective(torch, bound, tau, 0.01)
     for S in mats:
         _, value = obj(torch.tensor(S))
         assert float(value) == pytest.approx(_np_bound(S, bound, tau), abs=1e-12)
     # held-out: the off-diagonal entries of all batches are pooled in one log-mean-exp;
     # InfoNCE averages its per-batch value
-    parts = [neural._batch_terms(torch, torch.tensor(S), bound, tau) for S in mats]
-    got = neural._combine(bound, parts)
+    parts = [training._batch_terms(torch, torch.tensor(S), bound, tau) for S in mats]
+    got = training._combine(bound, parts)
     if bound == "infonce":
         want = np.mean([_np_bound(S, bound) for S in mats])
     else:
@@ -188,7 +189,7 @@ def test_batch_value_and_pooled_heldout_value_match_numpy(bound):
 def test_infonce_never_exceeds_log_batch():
     S = torch.full((16, 16), -30.0, dtype=torch.float64)
     S.fill_diagonal_(30.0)  # a perfect critic
-    _, value = neural._Objective(torch, "infonce", math.inf, 0.01)(S)
+    _, value = training._Objective(torch, "infonce", math.inf, 0.01)(S)
     assert float(value) <= math.log(16) and float(value) == pytest.approx(math.log(16), abs=1e-12)
 
 
@@ -198,7 +199,7 @@ def test_mine_gradient_uses_the_moving_average():
     M1, M2 = (torch.tensor(rng.normal(size=(6, 6))) for _ in range(2))
     off = ~torch.eye(6, dtype=torch.bool)
     alpha = 0.2
-    obj = neural._Objective(torch, "mine", math.inf, alpha)
+    obj = training._Objective(torch, "mine", math.inf, alpha)
     grads = []
     for a0, M in [(0.7, M1), (0.4, M2)]:
         a = torch.tensor(a0, dtype=torch.float64, requires_grad=True)
@@ -219,7 +220,7 @@ def test_smile_trains_with_jensen_shannon():
     rng = np.random.default_rng(19)
     M = torch.tensor(rng.normal(size=(5, 5)))
     a = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
-    loss, _ = neural._Objective(torch, "smile", 5.0, 0.01)(a * M)
+    loss, _ = training._Objective(torch, "smile", 5.0, 0.01)(a * M)
     loss.backward()
     off = ~torch.eye(5, dtype=torch.bool)
     b = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
@@ -232,7 +233,7 @@ def test_smile_trains_with_jensen_shannon():
 
 def test_joint_critic_scores_every_pair_like_an_mlp_on_the_concatenation():
     gen = torch.Generator().manual_seed(0)
-    params, scores = neural._make_critic(torch, "joint", 3, 2, 8, 2, 4, gen, torch.device("cpu"))
+    params, scores = training._make_critic(torch, "joint", 3, 2, 8, 2, 4, gen, torch.device("cpu"))
     wx, wy, b0, w1, b1, w2, b2 = (p.detach() for p in params)
     x = torch.randn(5, 3, generator=gen)
     y = torch.randn(4, 2, generator=gen)
@@ -245,7 +246,7 @@ def test_joint_critic_scores_every_pair_like_an_mlp_on_the_concatenation():
             h = torch.relu(W0 @ torch.cat([x[i], y[j]]) + b0)
             h = torch.relu(w1 @ h + b1)
             assert float(S[i, j]) == pytest.approx(float(w2 @ h + b2), abs=1e-5)
-    params, scores = neural._make_critic(torch, "separable", 3, 2, 8, 1, 4, gen, torch.device("cpu"))
+    params, scores = training._make_critic(torch, "separable", 3, 2, 8, 1, 4, gen, torch.device("cpu"))
     with torch.no_grad():
         g = torch.relu(x @ params[0].T + params[1]) @ params[2].T + params[3]
         h = torch.relu(y @ params[4].T + params[5]) @ params[6].T + params[7]
@@ -254,7 +255,7 @@ def test_joint_critic_scores_every_pair_like_an_mlp_on_the_concatenation():
 
 def test_memory_is_bounded_by_the_batch_size(monkeypatch):
     seen = []
-    make = neural._make_critic
+    make = training._make_critic
 
     def spy(*args):
         params, scores = make(*args)
@@ -265,7 +266,7 @@ def test_memory_is_bounded_by_the_batch_size(monkeypatch):
 
         return params, wrapped
 
-    monkeypatch.setattr(neural, "_make_critic", spy)
+    monkeypatch.setattr(training, "_make_critic", spy)
     x, y = _pairs(20_000, seed=20)
     _quiet(mi_nwj, x, y, seed=0, batch_size=16, **{**FAST, "max_steps": 20})
     assert max(seen) == 16 and len(seen) > 20_000 // 2 // 16  # held-out half scored in batches
@@ -298,7 +299,7 @@ def test_heavy_tails_warn_and_name_the_remedy():
 
     t = torch.tensor(np.column_stack([x, y]))
     with pytest.warns(UserWarning, match=f"excess kurtosis {kurtosis(x[:, 0]):.0f} "):
-        neural._warn_heavy_tails(torch, t, "x")
+        training._warn_heavy_tails(torch, t, "x")
 
 
 def test_small_samples_shrink_the_batch_with_a_warning():
@@ -374,6 +375,28 @@ def test_bad_arguments(kwargs, exc, match):
     x, y = _pairs(100, seed=27)
     with pytest.raises(exc, match=match):
         mi_nwj(x, y, **kwargs)
+
+
+def test_signatures_are_explicit_and_unknown_keywords_rejected():
+    import inspect
+
+    shared = ["critic", "hidden", "layers", "embed_dim", "batch_size", "lr", "max_steps", "eval_every",
+              "patience", "min_delta", "val_fraction", "standardize", "device", "num_threads", "seed",
+              "base", "return_result"]
+    own = {mi_mine: ["ema"], mi_nwj: [], mi_infonce: [], mi_smile: ["tau"]}
+    for fn, extra in own.items():
+        params = inspect.signature(fn).parameters
+        assert list(params) == ["x", "y", *extra, *shared]
+        assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in [*extra, *shared])
+    sig = inspect.signature(mi_smile).parameters
+    assert sig["tau"].default == 5.0 and sig["lr"].default == 1e-3 and sig["critic"].default == "joint"
+    x, y = _pairs(100, seed=28)
+    with pytest.raises(TypeError, match=r"mi_nwj\(\) got an unexpected keyword argument 'tau'"):
+        mi_nwj(x, y, tau=1.0)
+    with pytest.raises(TypeError, match=r"mi_mine\(\) got an unexpected keyword argument 'k'"):
+        mine(x, y, k=3)
+    with pytest.raises(TypeError, match="positional"):
+        mi_smile(x, y, "joint")
 
 
 def test_bad_estimator_specific_arguments():
