@@ -45,6 +45,7 @@ import sklearn
 from sklearn.feature_selection import mutual_info_regression
 
 import infomeasure
+from _table import print_header
 
 RHO = 0.9
 K = 4
@@ -123,24 +124,18 @@ def main(argv=None):
         print("  " + line)
     print(f"  median of {args.repeats} timed runs after one warm-up call\n")
 
-    print(f"KSG mutual information, 1-D Gaussian pair, rho = {RHO}, k = {K} (nats)")
-    header = (
-        f"{'N':>9} | {'ours (s)':>9} | {'sklearn (s)':>11} | {'ours/sklearn':>12} | "
-        f"{'ours MI':>9} | {'sklearn MI':>10} | {'truth':>9}"
-    )
-    print(header)
-    print("-" * len(header))
+    print_header(f"KSG mutual information, 1-D Gaussian pair, rho = {RHO}, k = {K} (nats)",
+                 f"{'N':>9}", f"{'ours (s)':>9}", f"{'sklearn (s)':>11}", f"{'ours/sklearn':>12}",
+                 f"{'ours MI':>9}", f"{'sklearn MI':>10}", f"{'truth':>9}")
     for n, t_ours, t_skl, ratio, mi_ours, mi_skl in bench_mi(sizes, args.repeats):
         print(
             f"{n:>9} | {t_ours:>9.4f} | {t_skl:>11.4f} | {ratio:>12.3f} | "
             f"{mi_ours:>9.6f} | {mi_skl:>10.6f} | {MI_TRUTH:>9.6f}"
         )
 
-    print(f"\nKL entropy, {KL_DIM}-D standard Gaussian, N = {KL_N}, k = {K} (nats)")
     t, h = bench_kl(args.repeats)
-    header = f"{'N':>9} | {'ours (s)':>9} | {'ours H':>9} | {'truth':>9}"
-    print(header)
-    print("-" * len(header))
+    print_header(f"\nKL entropy, {KL_DIM}-D standard Gaussian, N = {KL_N}, k = {K} (nats)",
+                 f"{'N':>9}", f"{'ours (s)':>9}", f"{'ours H':>9}", f"{'truth':>9}")
     print(f"{KL_N:>9} | {t:>9.4f} | {h:>9.6f} | {KL_TRUTH:>9.6f}")
     print(
         f"  (no scikit-learn peer; PEERS.md gives {PEER_KL_SECONDS} s for the PyPI "

@@ -50,6 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from estimators.higher_order import o_information, o_information_multiplets  # noqa: E402
+from _table import print_header  # noqa: E402
 
 N, P, SEED = 5000, 20, 0
 PEERS_SECONDS = {"triplets gauss": 0.31, "triplets gc": 0.39, "sizes 3-5 gc": 3.8}  # PEERS.md
@@ -124,13 +125,9 @@ def main(argv=None):
     if not args.skip_large:
         cases.append(("sizes 3-5 gc", 3, 5, "gaussian_copula", True, "gc"))
 
-    print(f"O-information of all multiplets of {P} variables, N = {N} (bits)")
-    header = (
-        f"{'case':<15} | {'multiplets':>10} | {'ours (s)':>9} | {'hoi (s)':>9} | "
-        f"{'ours/hoi':>8} | {'max |diff|':>10} | {'min / max Omega (ours)':>24}"
-    )
-    print(header)
-    print("-" * len(header))
+    print_header(f"O-information of all multiplets of {P} variables, N = {N} (bits)",
+                 f"{'case':<15}", f"{'multiplets':>10}", f"{'ours (s)':>9}", f"{'hoi (s)':>9}",
+                 f"{'ours/hoi':>8}", f"{'max |diff|':>10}", f"{'min / max Omega (ours)':>24}")
     for label, lo, hi, method, bc, hoi_method in cases:
         size = lo if lo == hi else range(lo, hi + 1)
         def run_ours(size=size, method=method, bc=bc):
@@ -163,10 +160,8 @@ def main(argv=None):
         print("  (hoi column: PEERS.md figures for this kind of machine, not run here)")
 
     # single sets: the first three columns, every method (no peer; for orientation)
-    print(f"\nO-information of X[:, :3], N = {N}, every method (nats; ours only)")
-    header = f"{'method':<16} | {'time (s)':>9} | {'Omega':>9}"
-    print(header)
-    print("-" * len(header))
+    print_header(f"\nO-information of X[:, :3], N = {N}, every method (nats; ours only)",
+                 f"{'method':<16}", f"{'time (s)':>9}", f"{'Omega':>9}")
     for method in ("gaussian", "gaussian_copula", "ksg"):
         t, v = time_call(lambda method=method: o_information(X[:, :3], method), args.repeats)
         print(f"{method:<16} | {t:>9.4f} | {v:>+9.5f}")

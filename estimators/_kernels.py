@@ -301,14 +301,25 @@ def count_sorted_1d(s, q, radii, strict):
     return out
 
 
+@njit(cache=True, inline="always")
+def _sq_dist(U, i, j):
+    """Squared Euclidean distance between rows i and j of U."""
+    s = 0.0
+    for c in range(U.shape[1]):
+        v = U[i, c] - U[j, c]
+        s += v * v
+    return s
+
+
 @njit(cache=True, parallel=True)
 def kde_loo_logsum_rows(U, h, start, stop):
     """``kde_loo_logsum(U, h)[start:stop]``: rows ``start .. stop-1`` against all samples.
 
     Callers loop over row blocks so that each call is short (Ctrl-C is seen between calls);
-    every row's value is independent of the blocking.
+    every row's value is independent of the blocking. Two passes per row: the largest exponent
+    first, then the sum shifted by it (log-sum-exp without a stored row of distances).
     """
-    n, d = U.shape
+    n = U.shape[0]
     out = np.empty(stop - start)
     inv = 1.0 / (2.0 * h * h)
     for r in prange(stop - start):
@@ -316,11 +327,7 @@ def kde_loo_logsum_rows(U, h, start, stop):
         m = -np.inf
         for j in range(n):
             if j != i:
-                s = 0.0
-                for c in range(d):
-                    v = U[i, c] - U[j, c]
-                    s += v * v
-                e = -s * inv
+                e = -_sq_dist(U, i, j) * inv
                 if e > m:
                     m = e
         if m == -np.inf:
@@ -329,16 +336,11 @@ def kde_loo_logsum_rows(U, h, start, stop):
         acc = 0.0
         for j in range(n):
             if j != i:
-                s = 0.0
-                for c in range(d):
-                    v = U[i, c] - U[j, c]
-                    s += v * v
-                acc += np.exp(-s * inv - m)
+                acc += np.exp(-_sq_dist(U, i, j) * inv - m)
         out[r] = m + np.log(acc)
     return out
 
 
-@njit(cache=True)
 def kde_loo_logsum(U, h):
     """log sum_{j != i} exp(-|u_i - u_j|^2 / (2 h^2)) for every row i (leave-one-out)."""
     return kde_loo_logsum_rows(U, h, 0, U.shape[0])

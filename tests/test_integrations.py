@@ -14,6 +14,17 @@ def _no_hooks(model):
     return all(not m._forward_hooks for m in model.modules())
 
 
+
+def _check_run(run, cb, layers, steps):
+    """The run directory holds the probed layers and steps: 2 measures x 3 layers per step, all finite."""
+    man = json.loads((run / "manifest.json").read_text())
+    assert list(man["layers"]) == layers
+    rows = read_metrics(run)
+    assert sorted({r["step"] for r in rows}) == steps
+    assert len(rows) == 2 * 3 * 2 and rows == cb.probes.results
+    assert all(r["error"] is None and math.isfinite(r["value"]) for r in rows)
+    return man, rows
+
 def test_lightning_probe_callback_writes_run_directory(tmp_path):
     L = pytest.importorskip("lightning.pytorch")
     from infomeasure.integrations.lightning import ProbeCallback
@@ -45,13 +56,8 @@ def test_lightning_probe_callback_writes_run_directory(tmp_path):
                         enable_progress_bar=False, enable_model_summary=False, callbacks=[cb],
                         default_root_dir=tmp_path)
     trainer.fit(model, loader)
-    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert list(man["layers"]) == ["encoder.0", "encoder.1", "head"]
-    rows = read_metrics(tmp_path / "run")
     # global_step after batches 1..10 is 1..10; probes at 4 and 8
-    assert sorted({r["step"] for r in rows}) == [4, 8]
-    assert len(rows) == 2 * 3 * 2 and rows == cb.probes.results
-    assert all(r["error"] is None and math.isfinite(r["value"]) for r in rows)
+    man, rows = _check_run(tmp_path / "run", cb, ["encoder.0", "encoder.1", "head"], [4, 8])
     assert man["probe_steps"] == 2 and _no_hooks(model)
     with pytest.raises(TypeError, match="model="):
         ProbeCallback(model=model, layers="head")
@@ -93,12 +99,7 @@ def test_hf_trainer_probe_callback_writes_run_directory(tmp_path):
                                           disable_tqdm=True, dataloader_num_workers=0)
     trainer = transformers.Trainer(model=model, args=args, train_dataset=DS(), callbacks=[cb])
     trainer.train()
-    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert list(man["layers"]) == ["bert.encoder.layer.0", "bert.encoder.layer.1", "classifier"]
-    rows = read_metrics(tmp_path / "run")
-    assert sorted({r["step"] for r in rows}) == [3, 6]
-    assert len(rows) == 2 * 3 * 2 and rows == cb.probes.results
-    assert all(r["error"] is None and math.isfinite(r["value"]) for r in rows)
+    man, rows = _check_run(tmp_path / "run", cb, ["bert.encoder.layer.0", "bert.encoder.layer.1", "classifier"], [3, 6])
     # encoder layers: (batch, tokens, 16) hidden states averaged over tokens
     assert {r["n_features"] for r in rows if r["layer"].startswith("bert")} == {16}
     assert {r["n_samples"] for r in rows} == {32}
