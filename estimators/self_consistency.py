@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._docs import fill
 from ._validation import as_samples, check_rng, check_same_n
 
 __all__ = [
@@ -136,6 +137,22 @@ def _check_tol(value, name):
     return float(value)
 
 
+def _samples(x, y, seed):
+    """The checked pairs as (n, d) arrays, their number and the check's generator."""
+    X, Y = as_samples(x, "x"), as_samples(y, "y")
+    return X, Y, check_same_n(x=X, y=Y), check_rng(seed)
+
+
+# docstring pieces shared by the checks
+_DOC = dict(
+    estimator="""estimator : str or callable
+        A method name of ``mutual_information`` or ``f(x, y, **kwargs) -> float``.""",
+    xy="""x, y : array-like of shape (n_samples,) or (n_samples, n_features)
+        Paired samples.""",
+)
+
+
+@fill(**_DOC)
 def independence_check(estimator, x, y, *, tol=0.05, seed=None, **kwargs) -> ConsistencyResult:
     r"""Check that the estimate vanishes once the pairing of x and y is destroyed.
 
@@ -145,10 +162,8 @@ def independence_check(estimator, x, y, *, tol=0.05, seed=None, **kwargs) -> Con
 
     Parameters
     ----------
-    estimator : str or callable
-        A method name of ``mutual_information`` or ``f(x, y, **kwargs) -> float``.
-    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
-        Paired samples.
+    %(estimator)s
+    %(xy)s
     tol : float, default 0.05
         Allowed absolute deviation from 0, in the estimator's units.
     seed : int or numpy.random.Generator, optional
@@ -181,15 +196,14 @@ def independence_check(estimator, x, y, *, tol=0.05, seed=None, **kwargs) -> Con
     """
     f = _estimator(estimator)
     tol = _check_tol(tol, "tol")
-    X, Y = as_samples(x, "x"), as_samples(y, "y")
-    n = check_same_n(x=X, y=Y)
-    rng = check_rng(seed)
+    X, Y, n, rng = _samples(x, y, seed)
     Yp = Y[rng.permutation(n)]
     est_seed = _estimator_seed(seed, rng)
     v = f(X, Yp, kwargs, est_seed)
     return ConsistencyResult("independence", abs(v) <= tol, v, tol, {"shuffled": v})
 
 
+@fill(**_DOC)
 def data_processing_check(
     estimator, x, y, transform=None, *, tol=0.02, seed=None, **kwargs
 ) -> ConsistencyResult:
@@ -201,10 +215,8 @@ def data_processing_check(
 
     Parameters
     ----------
-    estimator : str or callable
-        A method name of ``mutual_information`` or ``f(x, y, **kwargs) -> float``.
-    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
-        Paired samples.
+    %(estimator)s
+    %(xy)s
     transform : callable, optional
         ``transform(y) -> array`` with one row per sample (y is passed as a
         float64 array of shape (n, d)). Default: add independent Gaussian noise
@@ -237,9 +249,7 @@ def data_processing_check(
     """
     f = _estimator(estimator)
     tol = _check_tol(tol, "tol")
-    X, Y = as_samples(x, "x"), as_samples(y, "y")
-    n = check_same_n(x=X, y=Y)
-    rng = check_rng(seed)
+    X, Y, n, rng = _samples(x, y, seed)
     if transform is None:
         fY = Y + Y.std(axis=0) * rng.standard_normal(Y.shape)
     elif callable(transform):
@@ -257,6 +267,7 @@ def data_processing_check(
     return ConsistencyResult("data_processing", stat <= tol, stat, tol, {"xy": i_xy, "x_fy": i_xfy})
 
 
+@fill(**_DOC)
 def additivity_check(
     estimator, x, y, x2=None, y2=None, *, atol=0.02, rtol=0.1, seed=None, **kwargs
 ) -> ConsistencyResult:
@@ -272,8 +283,7 @@ def additivity_check(
 
     Parameters
     ----------
-    estimator : str or callable
-        A method name of ``mutual_information`` or ``f(x, y, **kwargs) -> float``.
+    %(estimator)s
     x, y : array-like of shape (n_samples,) or (n_samples, n_features)
         The first pair (or the only one, to be split in halves).
     x2, y2 : array-like, optional
@@ -307,9 +317,7 @@ def additivity_check(
     f = _estimator(estimator)
     atol = _check_tol(atol, "atol")
     rtol = _check_tol(rtol, "rtol")
-    X, Y = as_samples(x, "x"), as_samples(y, "y")
-    n = check_same_n(x=X, y=Y)
-    rng = check_rng(seed)
+    X, Y, n, rng = _samples(x, y, seed)
     if (x2 is None) != (y2 is None):
         raise ValueError(
             "pass both x2 and y2 (a second, independent pair), or neither to split x, y in halves"
@@ -340,6 +348,7 @@ def additivity_check(
     )
 
 
+@fill(**_DOC)
 def self_consistency(
     estimator, x, y, *, transform=None, tol=0.05, dpi_tol=0.02, atol=0.02, rtol=0.1, seed=None, **kwargs
 ) -> SelfConsistencyReport:
@@ -347,10 +356,8 @@ def self_consistency(
 
     Parameters
     ----------
-    estimator : str or callable
-        A method name of ``mutual_information`` or ``f(x, y, **kwargs) -> float``.
-    x, y : array-like of shape (n_samples,) or (n_samples, n_features)
-        Paired samples.
+    %(estimator)s
+    %(xy)s
     transform : callable, optional
         The processing of y for :func:`data_processing_check` (default: noise).
     tol : float, default 0.05
