@@ -1,0 +1,162 @@
+"""Measures: metadata, the one evaluation path shared by probes and analyze, and reductions."""
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import estimators as est  # noqa: E402
+from infomeasure import measures as M  # noqa: E402
+from infomeasure.analysis import analyze  # noqa: E402
+from infomeasure.probes import Probes  # noqa: E402
+
+
+def _data(n=120, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    z = (y[:, None] + rng.standard_normal((n, d))).astype(np.float32)
+    return z, y
+
+
+@pytest.mark.parametrize(
+    "name, quantity, unitless, centred",
+    [
+        ("rankme", "effective_rank", True, False),
+        ("effective_rank", "effective_rank", True, True),
+        ("von_neumann_entropy", "entropy", False, False),
+        ("matrix_entropy", "entropy", False, False),
+        ("alpha_req", "spectral_decay", True, True),
+        ("coding_rate", "coding_rate", False, False),
+        ("mi_labels", "mutual_information", False, None),
+        ("dsmi", "mutual_information", False, None),
+        ("mi_inputs", "mutual_information", False, None),
+        ("diffusion_spectral_entropy", "entropy", False, None),
+        ("prediction_entropy", "entropy", False, None),
+        ("attention_entropy", "entropy", False, None),
+    ],
+)
+def test_every_registered_measure_says_what_it_is(name, quantity, unitless, centred):
+    m = M.get_measure(name)
+    assert (m.quantity, m.unitless, m.centred) == (quantity, unitless, centred)
+    assert m.describe()["quantity"] == quantity
+    # a fall signals collapse for ranks and spectral entropies, not for prediction/attention entropy or MI
+    assert m.collapse_signal == (quantity in ("effective_rank", "entropy") and not m.streaming)
+
+
+def test_centred_matches_the_estimators_preparation():
+    for name, (center, _) in est.spectral.GRAM_PREPARATION.items():
+        assert M.SpectralMeasure(name).centred is center
+
+
+def test_maximum_is_the_rank_or_its_log_in_the_measures_units():
+    assert M.get_measure("rankme").maximum(500, 32) == 32.0
+    assert M.get_measure("effective_rank").maximum(10, 32) == 10.0
+    assert M.get_measure("von_neumann_entropy").maximum(500, 32) == pytest.approx(math.log(32))
+    assert M.get_measure(("von_neumann_entropy", {"base": 2})).maximum(500, 32) == pytest.approx(5.0)
+    assert M.get_measure("von_neumann_entropy").maximum(500, 1) is None  # log 1 = 0: no useful bound
+    assert M.get_measure("mi_labels").maximum(500, 32) is None
+
+
+@pytest.mark.parametrize(
+    "row, kind",
+    [
+        ({"measure": "my_rank", "method": "rankme"}, ("SpectralMeasure", "effective_rank")),
+        ({"measure": "dsmi", "method": "dsmi"}, ("SampleMeasure", "mutual_information")),  # hand-written rows
+        ({"measure": "mi_labels", "method": "mi_ross"}, ("SampleMeasure", "mutual_information")),
+        ({"measure": "mi_labels", "method": "entropy_kl"}, ("SampleMeasure", "entropy")),  # a reused name
+        ({"measure": "attention_entropy[3]", "method": "attention_entropy"}, ("AttentionEntropy", "entropy")),
+        ({"measure": "cka", "method": "mi_ksg"}, ("SampleMeasure", "mutual_information")),
+    ],
+)
+def test_measure_for_row_reads_what_a_row_is(row, kind):
+    m = M.measure_for_row(row)
+    assert (type(m).__name__, m.quantity) == kind
+
+
+def test_measure_for_row_without_a_known_measure_is_none():
+    assert M.measure_for_row({"measure": "loss", "method": "logged"}) is None
+    assert M.measure_for_row({"measure": "x", "method": "no_such_estimator"}) is None
+    assert M.measure_for_row({"measure": "permutation_entropy", "method": "permutation_entropy"}).quantity is None
+
+
+def test_evaluate_shares_one_spectrum_per_preparation(monkeypatch):
+    z, _ = _data()
+    calls = []
+    real = M.gram_spectrum
+
+    def counting(Z, **kw):
+        calls.append(tuple(kw.values()))
+        return real(Z, **kw)
+
+    monkeypatch.setattr(M, "gram_spectrum", counting)
+    ms = [M.get_measure(n) for n in ("rankme", "coding_rate", "matrix_entropy", "effective_rank", "von_neumann_entropy")]
+    rows = M.evaluate(ms, z, step=3, layer="fc")
+    assert sorted(calls) == [(False, False), (False, True), (True, True)]
+    for r, m in zip(rows, ms):
+        assert (r["step"], r["layer"], r["measure"], r["n_samples"], r["n_features"]) == (3, "fc", m.name, 120, 6)
+        assert r["value"] == pytest.approx(getattr(est, m.method)(z), rel=1e-12) and r["error"] is None
+
+
+def test_evaluate_error_rows_strict_and_layer_errors():
+    z, y = _data()
+    ms = [M.get_measure("rankme"), M.get_measure("mi_labels")]
+    rows = M.evaluate(ms, z, labels=np.r_[y, y])  # labels longer than n are cut to n
+    assert rows[1]["value"] == pytest.approx(est.mi_ross(z, y)) and rows[1]["error"] is None
+    rows = M.evaluate(ms, z)  # no labels: an error row, the other measure unaffected
+    assert rows[0]["error"] is None and rows[1]["value"] is None and "needs labels" in rows[1]["error"]
+    with pytest.raises(ValueError, match="needs labels"):
+        M.evaluate(ms, z, strict=True)
+    rows = M.evaluate(ms, z, layer="fc", errors={None: RuntimeError("hook\nfailed")})
+    assert [r["error"] for r in rows] == ["RuntimeError: hook failed"] * 2  # one line
+    rows = M.evaluate(ms, None, layer="fc")
+    assert all("no activations were captured for layer 'fc'" in r["error"] for r in rows)
+
+
+def test_evaluate_turns_non_finite_values_into_error_rows():
+    class Bad(M.Measure):
+        name = "bad"
+
+        def compute(self, Z, y=None, spectrum=None):
+            return math.nan
+
+    (row,) = M.evaluate([Bad()], np.ones((5, 2)))
+    assert row["value"] is None and row["error"] == "ValueError: bad gave a non-finite value nan"
+
+
+def test_evaluate_finalizes_streaming_measures_into_one_row_per_part():
+    a = torch.full((2, 2, 3, 4), 0.25)
+    a[:, 1] = torch.eye(4)[:3]
+    m = M.AttentionEntropy(base=2)
+    rows = M.evaluate([m], None, states={m.name: m.update(m.init(), a)}, layer="attn")
+    assert [(r["measure"], r["value"]) for r in rows] == [
+        ("attention_entropy", 1.0), ("attention_entropy[0]", 2.0), ("attention_entropy[1]", 0.0)]
+    rows = M.evaluate([m], None, errors={m.name: ValueError("bad map")})
+    assert rows == [dict(rows[0], value=None, error="ValueError: bad map")] and len(rows) == 1
+
+
+def test_probes_and_analyze_give_the_same_rows_for_the_same_activations():
+    z, y = _data(n=96, d=5, seed=3)
+    x = torch.from_numpy(z)
+    model = torch.nn.Sequential(torch.nn.Identity())  # the layer output is the probe input itself
+    names = ["rankme", "von_neumann_entropy", "effective_rank", "alpha_req", "mi_labels", "mi_inputs"]
+    with Probes(model, layers=["0"], measures=names, every=1, probe_data=(x, torch.from_numpy(y))) as probes:
+        probes.step(0)
+    mine = analyze({"0": z}, names, labels=y, inputs=z, step=0)
+    key = ("step", "layer", "measure", "method", "n_samples", "n_features", "units", "error")
+    assert [tuple(r[k] for k in key) for r in probes.results] == [tuple(r[k] for k in key) for r in mine]
+    for a, b in zip(probes.results, mine):
+        assert a["value"] == pytest.approx(b["value"], rel=1e-12, abs=1e-12), a["measure"]
+
+
+@pytest.mark.parametrize(
+    "shape, reduce, out",
+    [((2, 3, 4, 5), "mean", (2, 3)), ((2, 7, 5), "mean", (2, 5)), ((2, 7, 5), "last", (2, 5)),
+     ((2, 3, 4, 5), "flatten", (2, 60)), ((4,), "mean", (4, 1)), ((2, 3, 4), lambda a: a[:, 0], (2, 4))],
+)
+def test_reduce_rows_is_the_same_on_arrays_and_tensors(shape, reduce, out):
+    a = np.random.default_rng(0).standard_normal(shape)
+    r_np, r_t = M.reduce_rows(a, reduce), M.reduce_rows(torch.from_numpy(a), reduce)
+    assert r_np.shape == tuple(r_t.shape) == out
+    assert np.allclose(r_np, r_t.numpy(), rtol=1e-15, atol=1e-15)
