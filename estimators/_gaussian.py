@@ -13,7 +13,7 @@ from scipy.special import digamma
 
 from ._validation import pow2_rescale
 
-__all__ = ["SINGULAR_RTOL", "gaussian_cmi", "gaussian_logdet"]
+__all__ = ["SINGULAR_RTOL", "gaussian_cmi", "gaussian_logdet", "wishart_correction"]
 
 SINGULAR_RTOL = 1e-10
 
@@ -52,8 +52,18 @@ def gaussian_logdet(X: np.ndarray, name: str, bias_correction: bool = False) -> 
     if e.any():
         logdet += 2.0 * math.log(2.0) * float(e.sum())
     if bias_correction:
-        logdet -= d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
+        logdet -= wishart_correction(d, n)
     return logdet
+
+
+def wishart_correction(d: int, n: int) -> float:
+    """E[log det S] - log det Sigma for a d-dim sample covariance (ddof=1) of n Gaussian samples.
+
+    (n-1) S ~ Wishart(Sigma, n-1) gives d log(2/(n-1)) + sum_{i=1}^d psi((n-i)/2).
+    """
+    if d == 0:
+        return 0.0
+    return d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
 
 
 def gaussian_cmi(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, bias_correction: bool = False,

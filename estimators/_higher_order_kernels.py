@@ -25,6 +25,7 @@ from scipy.special import digamma, ndtri
 
 from . import _neighbors
 from ._discrete import check_correction, h_codes, joint_codes
+from ._gaussian import wishart_correction
 from ._validation import (
     _is_torch_tensor,
     _to_numpy,
@@ -243,13 +244,6 @@ def subset_logdets(R, cols, bounds, need_loo):
 # ----------------------------------------------------------------------------------------------
 # Gaussian: one correlation matrix, batched log-determinants of its sub-matrices
 # ----------------------------------------------------------------------------------------------
-def _wishart_correction(d: int, n: int) -> float:
-    """E[log det S] - log det Sigma for a d-dim sample covariance (ddof=1) of n Gaussian samples."""
-    if d == 0:
-        return 0.0
-    return d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
-
-
 def correlation(V: Vars, what: str) -> np.ndarray:
     """Sample correlation matrix of all columns (the covariance, ddof=1, scaled to unit diagonal)."""
     X = V.data
@@ -352,9 +346,9 @@ def _gaussian_group(R, n, V: Vars, subsets, dims, bias_correction, need_dtc, wha
     if bad.size:
         raise _singular_error(V, subsets[bad[0]], what)
     if bias_correction:
-        full = full - _wishart_correction(D, n)
-        blocks = blocks - sum(_wishart_correction(d, n) for d in dims)
-        loo = loo - sum(_wishart_correction(D - d, n) for d in dims)
+        full = full - wishart_correction(D, n)
+        blocks = blocks - sum(wishart_correction(d, n) for d in dims)
+        loo = loo - sum(wishart_correction(D - d, n) for d in dims)
     tc = 0.5 * (blocks - full)
     if not need_dtc:
         return tc, None
