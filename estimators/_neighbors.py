@@ -14,12 +14,14 @@ All functions exclude the point itself from its neighbours and counts.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scipy.special import digamma
 
 from . import _kernels
-from ._validation import as_samples, pow2_exponents, pow2_rescale, prepare_continuous, warn
+from ._validation import as_samples, check_flag, pow2_exponents, pow2_rescale, prepare_continuous, warn
 
 BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
 GRID_MAX_D = 3
@@ -206,8 +208,6 @@ def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> n
 # ----------------------------------------------------------------------------------------------
 # KSG and Frenzel--Pompe sums on prepared arrays (shared by MI, CMI, TE and the O-information)
 # ----------------------------------------------------------------------------------------------
-import math  # noqa: E402
-
 # ----------------------------------------------------------------------------------------------
 # KSG
 # ----------------------------------------------------------------------------------------------
@@ -243,8 +243,7 @@ def rescale_inputs(arrays: dict, standardize: bool) -> dict:
     (variances of values beyond about 1e154) or underflowing (below about 1e-154).
     """
     out = {name: as_samples(a, name) for name, a in arrays.items()}
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    check_flag(standardize, "standardize")
     if standardize:
         return {name: pow2_rescale(X, per_column=True)[0] for name, X in out.items()}
     peak = np.array([[float(np.abs(X).max()) for X in out.values()]])

@@ -411,8 +411,7 @@ def prepare_continuous(arrays: dict, *, k, standardize, noise, seed, what: str):
     out = {name: as_samples(a, name) for name, a in arrays.items()}
     n = check_same_n(**out)
     k = check_k(k, n)
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"standardize must be True or False; got {standardize!r}")
+    check_flag(standardize, "standardize")
     noise = check_noise(noise)
     rng = check_rng(seed)
     for name in out:
