@@ -10,6 +10,13 @@
   counts use the next float below the radius, so they stay exact.
 
 All functions exclude the point itself from its neighbours and counts.
+
+On top of these searches sit the kNN estimates shared by several families, on prepared
+(validated, rescaled, standardised) arrays: the KSG sums of mutual information
+(``ksg_terms``), the Frenzel--Pompe sums of conditional mutual information (``cmi_ksg_terms``,
+also transfer entropy's), the joint-radius check (``check_joint_radii``,
+``RepeatedPointsError``), the scale-safe preparation (``rescale_inputs``, ``prepare_scaled``)
+and the warning for estimates negative beyond their noise (``warn_negative``).
 """
 
 from __future__ import annotations
