@@ -9,7 +9,10 @@ ordpy and antropy do) the rank of element *i* is
 bijection from the ``order!`` patterns onto ``0 .. order! - 1``;
 :func:`decode_pattern` inverts it to the argsort of the window.
 
-Kernels take and return arrays and scalars only.
+Kernels take and return arrays and scalars only. The checks of ``order`` and of the
+series length that every ordinal measure needs (permutation entropy, statistical
+complexity, ordinal transfer entropy and active information storage) live here
+too, so that the families share them without importing each other's privates.
 """
 
 from __future__ import annotations
@@ -19,11 +22,51 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._validation import check_positive_int
+
 #: Largest order whose codes fit in int64 (20! < 2**63 < 21!).
 MAX_ORDER = 20
 
 #: Windows per parallel work item.
 BLOCK = 16384
+
+
+#: A share of windows holding equal values above this triggers a warning (ties are ordered by
+#: position, which over-counts the increasing patterns).
+TIE_WARN = 0.05
+
+
+def check_order(order, name: str = "order") -> int:
+    """``order`` as an int between 2 and :data:`MAX_ORDER`; a ``ValueError`` or ``TypeError`` otherwise."""
+    order = check_positive_int(order, name, minimum=2)
+    if order > MAX_ORDER:
+        raise ValueError(
+            f"{name} must be between 2 and {MAX_ORDER} ({MAX_ORDER}! is the largest "
+            f"pattern count that fits in 64-bit codes); got {order}. Orders above 7 need "
+            "more than 5 * order! (over 200,000) windows and are rarely meaningful"
+        )
+    return order
+
+
+def check_length(n_times: int, order: int, delay: int, name: str, one_d: bool) -> int:
+    """The number of windows of a series of ``n_times`` values; a ``ValueError`` if there is none.
+
+    ``one_d`` says whether the user passed one series (else one series per row, and the
+    message says how to pass a series stored as a column).
+    """
+    span = (order - 1) * delay + 1
+    if n_times < span:
+        hint = (
+            ""
+            if one_d
+            else f" A 2-D {name} holds one series per row; if {name} is one series stored as "
+            f"a column, pass {name}.ravel()."
+        )
+        raise ValueError(
+            f"{name} has {n_times} values per series, but order={order} and delay={delay} need "
+            f"windows of {span} values; pass a longer series or lower order or delay.{hint}"
+        )
+    return n_times - span + 1
 
 
 #: Orders up to this use a transition table (order! x order entries; 2.6 MB at order 8).
@@ -149,30 +192,27 @@ def _block(S, order, delay, weighted, row_offset, table, codes, weights, row, st
     return nt
 
 
-@njit(cache=True, parallel=True)
-def _codes_parallel(S, order, delay, weighted, block, row_offset, table, codes, weights, tied_blocks):
+@njit(cache=True)
+def _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights):
+    """Work item ``b``: block ``b % bpr`` of row ``b // bpr`` (``bpr`` blocks per row)."""
     w = codes.shape[1]
     bpr = (w + block - 1) // block
+    row = b // bpr
+    start = (b % bpr) * block
+    stop = min(start + block, w)
+    return _block(S, order, delay, weighted, row_offset, table, codes, weights, row, start, stop)
+
+
+@njit(cache=True, parallel=True)
+def _codes_parallel(S, order, delay, weighted, block, row_offset, table, codes, weights, tied_blocks):
     for b in prange(tied_blocks.size):
-        row = b // bpr
-        start = (b % bpr) * block
-        stop = min(start + block, w)
-        tied_blocks[b] = _block(
-            S, order, delay, weighted, row_offset, table, codes, weights, row, start, stop
-        )
+        tied_blocks[b] = _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights)
 
 
 @njit(cache=True)
 def _codes_serial(S, order, delay, weighted, block, row_offset, table, codes, weights, tied_blocks):
-    w = codes.shape[1]
-    bpr = (w + block - 1) // block
     for b in range(tied_blocks.size):
-        row = b // bpr
-        start = (b % bpr) * block
-        stop = min(start + block, w)
-        tied_blocks[b] = _block(
-            S, order, delay, weighted, row_offset, table, codes, weights, row, start, stop
-        )
+        tied_blocks[b] = _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights)
 
 
 def ordinal_codes(S, order, delay, weighted=False, block=BLOCK, row_offset=0):
