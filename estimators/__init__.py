@@ -11,8 +11,12 @@ from .mutual_info import *  # noqa: F401,F403
 from .mutual_info import __all__ as _mutual_info_all
 from .higher_order import *  # noqa: F401,F403
 from .higher_order import __all__ as _higher_order_all
-from .timeseries import *  # noqa: F401,F403
-from .timeseries import __all__ as _timeseries_all
+from .ordinal import *  # noqa: F401,F403
+from .ordinal import __all__ as _ordinal_all
+from .transfer import *  # noqa: F401,F403
+from .transfer import __all__ as _transfer_all
+from .surrogates import *  # noqa: F401,F403
+from .surrogates import __all__ as _surrogates_all
 from .spectral import *  # noqa: F401,F403
 from .spectral import __all__ as _spectral_all
 from .diffusion import *  # noqa: F401,F403
@@ -26,7 +30,9 @@ __all__ = [
     *_entropy_all,
     *_mutual_info_all,
     *_higher_order_all,
-    *_timeseries_all,
+    *_ordinal_all,
+    *_transfer_all,
+    *_surrogates_all,
     *_spectral_all,
     *_diffusion_all,
     *_neural_all,
