@@ -133,6 +133,7 @@ def _te_embed(src, tgt, conds, history, source_history, delay, condition_history
 
 
 def _continuous_inputs(source, target, condition):
+    """Float64 arrays (n, d) of each series (lists, arrays or tensors; NaN and inf refused)."""
     src = as_samples(source, "source")
     tgt = as_samples(target, "target")
     conds = [as_samples(c, name) for c, name in _condition_parts(condition)]
