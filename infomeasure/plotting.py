@@ -29,6 +29,14 @@ __all__ = [
     "run_order",
 ]
 
+# The two planes are drawn from particular measures, named here once (the report asks for the same
+# ones): measure metadata does not single them out (dsmi is a label MI too; the ordinal-pattern
+# measures of analyze_series carry no quantity).
+#: I(X;T) and I(T;Y) of the information plane: the kNN estimates of analyze and Probes.
+_PLANE_MEASURES = ("mi_inputs", "mi_labels")
+#: Normalised permutation entropy H and statistical complexity C (rows of analyze_series).
+_ORDINAL_MEASURES = ("permutation_entropy", "statistical_complexity")
+
 
 def _pyplot():
     import sys
@@ -110,6 +118,12 @@ def _units(rows, measure):
     return ""
 
 
+def _value_label(rows, measure, name=None):
+    """The value axis label: ``name`` (default the measure) and the units its rows were recorded in."""
+    units = _units(rows, measure)
+    return f"{measure if name is None else name}" + (f" ({units})" if units and units != "unitless" else "")
+
+
 def _steps(vals):
     return sorted({s for s, _ in vals}, key=lambda s: (s is None, s if s is not None else 0))
 
@@ -143,8 +157,7 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
             ax.plot(xs, [vals[(s, layer)] for s in xs], marker="o", markersize=3, label=str(layer))
     _set_step_scale(ax, steps)
     ax.set_xlabel("step")
-    units = _units(rows, measure)
-    ax.set_ylabel(f"{measure}" + (f" ({units})" if units and units != "unitless" else ""))
+    ax.set_ylabel(_value_label(rows, measure))
     ax.set_title(f"{measure} over training")
     if ax.lines:
         ax.legend(fontsize="small", loc="best")
@@ -199,8 +212,7 @@ def plot_depth_profile(rows, measure, ax=None, *, steps=None):
             ax.plot(xs, [by_layer[layers[j]] for j in xs], marker="o", color=color, label=label)
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([str(la) for la in layers], rotation=30, ha="right", fontsize="small")
-    units = _units(rows, measure)
-    ax.set_ylabel(f"{measure}" + (f" ({units})" if units and units != "unitless" else ""))
+    ax.set_ylabel(_value_label(rows, measure))
     ax.set_title(f"{measure} by layer")
     if any(label is not None for label, _, _ in lines) and ax.lines:
         ax.legend(fontsize="small", loc="best")
@@ -254,7 +266,7 @@ def plot_eigenspectrum(data, ax=None):
 
 
 @_literal_text
-def plot_information_plane(rows, ax=None, *, x="mi_inputs", y="mi_labels"):
+def plot_information_plane(rows, ax=None, *, x=_PLANE_MEASURES[0], y=_PLANE_MEASURES[1]):
     """The information plane: I(X;T) (``x`` measure) against I(T;Y) (``y`` measure), coloured by step.
 
     One marker per (layer, step), with a line joining the steps of each layer.
@@ -352,9 +364,8 @@ def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colo
                     label=label or str(m))
     _set_step_scale(ax, all_steps)
     ax.set_xlabel("step")
-    units = _units(rows, measures[0])
     name = measures[0] if len(measures) == 1 else ", ".join(measures)
-    ax.set_ylabel(name + (f" ({units})" if units and units != "unitless" else ""))
+    ax.set_ylabel(_value_label(rows, measures[0], name))
     ax.set_title(f"{name} on {layer}" if layer is not None else name, fontsize="medium")
     if ax.lines:
         ax.legend(fontsize="small", loc="best")
@@ -382,7 +393,8 @@ def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
         names = list(data)
         points = [tuple(map(float, data[k])) for k in names]
     else:
-        vh, vc = _values(data, "permutation_entropy"), _values(data, "statistical_complexity")
+        h_name, c_name = _ORDINAL_MEASURES
+        vh, vc = _values(data, h_name), _values(data, c_name)
         keys = [k for k in vh if k in vc]
         last = {}
         for s, layer in keys:  # the last step of each series
@@ -391,7 +403,7 @@ def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
         names = [la for la in layer_order(data) if la in last]
         points = [(vh[(last[la], la)], vc[(last[la], la)]) for la in names]
         if order is None:
-            order = next((r["order"] for r in data if r.get("measure") == "permutation_entropy" and r.get("order")), None)
+            order = next((r["order"] for r in data if r.get("measure") == h_name and r.get("order")), None)
     if order is not None:
         from estimators.timeseries import complexity_entropy_bounds
 

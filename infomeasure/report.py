@@ -20,6 +20,7 @@ and an appendix with versions, measure parameters and seeds.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import html
 import io
@@ -30,10 +31,20 @@ import string
 import warnings
 from collections.abc import Mapping
 
-
 from .alerts import _last_rows, find_alerts
-from .plotting import _literal_text
-from .run_dir import _atomic_write_text
+from .plotting import (
+    _ORDINAL_MEASURES,
+    _PLANE_MEASURES,
+    _literal_text,
+    layer_order,
+    plot_complexity_entropy_plane,
+    plot_depth_profile,
+    plot_eigenspectrum,
+    plot_information_plane,
+    plot_measure_over_steps,
+    plot_runs_over_steps,
+)
+from .run_dir import _atomic_write_text, versions
 
 __all__ = ["check_output_path", "find_alerts", "report"]
 
@@ -167,30 +178,40 @@ def _gather_runs(runs, *, step, notes):
     return rows, manifests, acts or None, desc
 
 
+@contextlib.contextmanager
+def _noting(notes):
+    """Add the messages of the warnings raised inside to ``notes`` (the report lists them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    notes.extend(str(w.message) for w in caught)
+
+
+def _gather_run_dir(path, *, step, notes):
+    """``(rows, manifest, activations or None, description)`` of one probe run directory."""
+    from .activations import list_snapshots, load_activations
+    from .run_dir import read_manifest, read_metrics
+
+    with _noting(notes):
+        rows = read_metrics(path)
+    manifest = read_manifest(path)
+    acts = load_activations(path, step=step) if list_snapshots(path) else None
+    if not rows:
+        raise ValueError(f"{path}/metrics.jsonl holds no result rows")
+    return rows, manifest, acts, f"run directory {path}"
+
+
 def _gather(source, *, labels, inputs, measures, step, executor, progress, notes, activations=None):
     """``(rows, manifest, activations, source description)``."""
     from .activations import load_activations, load_array
     from .analysis import analyze
 
-    manifest, acts = None, None
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.exists(path):
             raise ValueError(f"{path}: no such file or directory")
         if _is_run_dir(path):
-            from .activations import list_snapshots
-            from .run_dir import read_manifest, read_metrics
-
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                rows = read_metrics(path)
-            notes.extend(str(w.message) for w in caught)
-            manifest = read_manifest(path)
-            if list_snapshots(path):
-                acts = load_activations(path, step=step)
-            if not rows:
-                raise ValueError(f"{path}/metrics.jsonl holds no result rows")
-            return rows, manifest, acts, f"run directory {path}"
+            return _gather_run_dir(path, step=step, notes=notes)
         acts = load_activations(path, step=step)
         desc = f"activations {path}"
     elif isinstance(source, Mapping):
@@ -208,11 +229,9 @@ def _gather(source, *, labels, inputs, measures, step, executor, progress, notes
         labels = load_array(labels, "labels")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = load_array(inputs, "inputs")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _noting(notes):
         rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=executor, progress=progress)
-    notes.extend(str(w.message) for w in caught)
-    return rows, manifest, acts, desc
+    return rows, None, acts, desc
 
 
 # ------------------------------------------------------------------------------------------------
@@ -276,8 +295,8 @@ def _model_measures(rows):
     return [m for m in _measures_in(rows) if layers_of.get(m) == {"model"}]
 
 
-def _comparison_table(rows, runs, measures):
-    """Last value (and first -> last over training) of each (measure, layer) per run; ratio of two runs."""
+def _first_last(rows):
+    """``(first, last)``: ``(run, layer, measure) -> (step, value)`` at the first and last step with a finite value."""
     first, last = {}, {}
     for r in rows:
         v, s = r.get("value"), r.get("step")
@@ -289,6 +308,12 @@ def _comparison_table(rows, runs, measures):
             first[key] = (s, v)
         if key not in last or s >= last[key][0]:
             last[key] = (s, v)
+    return first, last
+
+
+def _comparison_table(rows, runs, measures):
+    """Last value (and first -> last over training) of each (measure, layer) per run; ratio of two runs."""
+    first, last = _first_last(rows)
     ratio = len(runs) == 2
     head = ('<tr><th class="layer">measure</th><th class="layer">layer</th>'
             + "".join(f"<th>{html.escape(str(run))}<br><span class='meta'>first &rarr; last</span></th>" for run in runs)
@@ -311,59 +336,63 @@ def _comparison_table(rows, runs, measures):
 
 
 def _layers_of(rows, measure):
-    from .plotting import layer_order
-
     return [la for la in layer_order(rows) if any(r.get("layer") == la and r.get("measure") == measure for r in rows)]
 
 
-@_literal_text
-def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
-    from . import __version__
-    from .plotting import (
-        layer_order,
-        plot_complexity_entropy_plane,
-        plot_depth_profile,
-        plot_eigenspectrum,
-        plot_information_plane,
-        plot_measure_over_steps,
-        plot_runs_over_steps,
-    )
-    from .run_dir import versions
+class _ReportData:
+    """The rows of a report and what the rendering steps read from them.
 
-    compare = runs is not None
-    layers = layer_order(rows)
-    measures = _measures_in(rows)
-    model_measures = _model_measures(rows)
-    plot_measures = [m for m in measures if "[" not in str(m) and m not in model_measures]  # per-head rows stay in the table
-    ts_measures = {"permutation_entropy", "statistical_complexity"}
-    steps = sorted({r.get("step") for r in rows if r.get("step") is not None})
-    if compare:
-        alerts = []
-        for run in runs:
-            sub = [r for r in rows if r.get("run") == run]
-            for a in find_alerts(sub, (acts or {}).get(run)):
-                alerts.append({**a, "message": f"[{run}] {a['message']}"})
-        alerts.sort(key=lambda a: a["level"] != "error")
-    else:
-        alerts = find_alerts(rows, acts)
-    for msg in dict.fromkeys(notes):  # once each, in order
-        alerts.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None, "message": msg})
-    n_err = sum(1 for r in rows if r.get("error"))
+    ``runs`` names the runs of a comparison report (rows tagged with ``run``), ``None`` otherwise.
+    """
 
-    budget = [max_figures]
+    def __init__(self, rows, runs):
+        self.rows, self.runs = rows, runs
+        self.compare = runs is not None
+        self.layers = layer_order(rows)
+        self.measures = _measures_in(rows)
+        self.model_measures = _model_measures(rows)
+        self.steps = sorted({r.get("step") for r in rows if r.get("step") is not None})
 
-    def fig(plot, *args, caption, **kw):
-        if budget[0] <= 0:
+    def of_run(self, run):
+        """The rows of one run (``None``: the rows without a run, all of them outside a comparison)."""
+        return [r for r in self.rows if r.get("run") == run]
+
+    @property
+    def per_run(self):
+        """``[(run, rows)]``: each run of a comparison, or ``[(None, rows without a run)]``."""
+        return [(run, self.of_run(run)) for run in (self.runs or [None])]
+
+    @property
+    def plotted(self):
+        """Measures drawn per layer: per-part rows (``"name[i]"``, e.g. heads) and model-level rows stay
+        in the table, and the ordinal-pattern pair has its own plane."""
+        return [m for m in self.measures if "[" not in str(m) and m not in self.model_measures
+                and m not in _ORDINAL_MEASURES]
+
+
+class _Figures:
+    """Figures as embedded ``<figure>`` HTML at ``dpi``; after ``budget`` of them, empty strings."""
+
+    def __init__(self, dpi, budget):
+        self.dpi, self.budget = dpi, budget
+
+    def _spend(self) -> bool:
+        if self.budget <= 0:
+            return False
+        self.budget -= 1
+        return True
+
+    def plot(self, plot, *args, caption, **kw) -> str:
+        """One figure drawn by a ``plot_*`` function of :mod:`infomeasure.plotting`."""
+        if not self._spend():
             return ""
-        budget[0] -= 1
         f, _ = plot(*args, **kw)
-        return _figure_html(_png(f, dpi), caption)
+        return _figure_html(_png(f, self.dpi), caption)
 
-    def panels(measure, caption):
+    def panels(self, rows, measure, runs, caption) -> str:
         """One figure, one panel per layer (up to 4 per row), the runs on the same axes."""
-        if budget[0] <= 0:
+        if not self._spend():
             return ""
-        budget[0] -= 1
         import matplotlib.pyplot as plt
 
         lay = _layers_of(rows, measure)
@@ -375,123 +404,214 @@ def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figure
             ax.set_title(f"{measure} on {layer}", fontsize="medium")
         for ax in list(axes.flat)[len(lay):]:
             ax.set_visible(False)
-        return _figure_html(_png(f, dpi), caption)
+        return _figure_html(_png(f, self.dpi), caption)
 
+
+def _section(anchor, heading, figures) -> str:
+    return f'<h2 id="{anchor}">{heading}</h2><div class="figs">' + "".join(figures) + "</div>"
+
+
+def _run_suffix(run) -> str:
+    return f": {run}" if run is not None else ""
+
+
+def _training_section(t, figs):
+    """Model-level rows (accuracy, loss, ...) over steps: accuracies share one axes, the others get one each."""
+    # logged scalars carry no measure metadata, so the name tells an accuracy
+    acc = [m for m in t.model_measures if "acc" in str(m).lower()]
+    groups = ([acc] if acc else []) + [[m] for m in t.model_measures if m not in acc]
+    if t.compare:
+        return [figs.plot(plot_runs_over_steps, t.rows, g, layer="model", runs=t.runs,
+                          caption=f"{', '.join(g)} over steps: colour = run" + (", line style = measure" if len(g) > 1 else ""))
+                for g in groups]
+    return [figs.plot(plot_runs_over_steps, t.rows, g, layer="model", caption=f"{', '.join(g)} over steps")
+            for g in groups]
+
+
+def _steps_section(t, figs):
+    """Each measure over training steps: one line per layer, or (comparison) one panel per layer."""
+    if t.compare:
+        return [figs.panels(t.rows, m, t.runs, f"{m} over steps, one panel per layer; the runs on the same axes")
+                for m in t.plotted]
+    return [figs.plot(plot_measure_over_steps, t.rows, m, caption=f"{m} over steps, per layer") for m in t.plotted]
+
+
+def _depth_section(t, figs, depth):
+    cap = (" (first, middle and last step)" if len(t.steps) > 3 else "") if not t.compare else " (each run's last step)"
+    return [figs.plot(plot_depth_profile, t.rows, m, caption=f"{m} by layer{cap}") for m in depth]
+
+
+def _plane_sections(t, figs):
+    """The information plane and the complexity-entropy plane, one figure per run, when their measures are there."""
     sections = []
-    if model_measures and len(steps) > 1:
-        # accuracies share one axes; every other model-level measure (loss, ...) gets its own
-        acc = [m for m in model_measures if "acc" in str(m).lower()]
-        groups = ([acc] if acc else []) + [[m] for m in model_measures if m not in acc]
-        if compare:
-            img = "".join(fig(plot_runs_over_steps, rows, g, layer="model", runs=runs,
-                              caption=f"{', '.join(g)} over steps: colour = run" + (", line style = measure" if len(g) > 1 else ""))
-                          for g in groups)
-        else:
-            img = "".join(fig(plot_runs_over_steps, rows, g, layer="model", caption=f"{', '.join(g)} over steps")
-                          for g in groups)
-        sections.append('<h2 id="training">Training</h2><div class="figs">' + img + "</div>")
-    over = [m for m in plot_measures if m not in ts_measures]
-    if len(steps) > 1 and over:
-        if compare:
-            figs = [panels(m, f"{m} over steps, one panel per layer; the runs on the same axes") for m in over]
-        else:
-            figs = [fig(plot_measure_over_steps, rows, m, caption=f"{m} over steps, per layer") for m in over]
-        sections.append('<h2 id="steps">Measures over training</h2><div class="figs">' + "".join(figs) + "</div>")
-    depth = [m for m in over if len(_layers_of(rows, m)) > 1]
+    if set(_PLANE_MEASURES) <= set(t.measures):
+        sections.append(_section("plane", "Information plane", [
+            figs.plot(plot_information_plane, rows, caption="I(X;T) against I(T;Y), coloured by step" + _run_suffix(run))
+            for run, rows in t.per_run]))
+    if set(_ORDINAL_MEASURES) <= set(t.measures):
+        sections.append(_section("complexity", "Complexity-entropy plane", [
+            figs.plot(plot_complexity_entropy_plane, rows,
+                      caption="statistical complexity against normalised permutation entropy (last step), "
+                              "between the minimum and maximum complexity curves" + _run_suffix(run))
+            for run, rows in t.per_run]))
+    return sections
+
+
+def _spectra_section(acts, compare, figs):
+    """Covariance eigenspectra of (up to 12) layers per run, from the activation snapshot."""
+    from .analysis import reduce_array
+
+    spectra, snaps = {}, []
+    for run, run_acts in (acts.items() if compare else [(None, acts)]):
+        for layer in list(run_acts)[:12]:
+            try:
+                z = reduce_array(run_acts[layer])
+            except Exception:  # noqa: BLE001, S112 - failed layers are reported in the alerts
+                continue
+            if z.shape[0] > 1 and z.shape[1] > 1:
+                spectra[f"{run}: {layer}" if compare else layer] = z
+        snap = getattr(run_acts, "metadata", {}).get("step")
+        if snap:
+            snaps.append(f"{run}: step {snap}" if compare else f"step {snap}")
+    if not spectra:
+        return []
+    cap = "covariance eigenvalues per layer" + (f" (snapshot at {', '.join(snaps)})" if snaps else "")
+    return [_section("spectra", "Eigenspectra", [figs.plot(plot_eigenspectrum, spectra, caption=cap)])]
+
+
+def _sections(t, acts, figs) -> str:
+    """The figure sections in report order (which is also the order figures take from the budget)."""
+    sections = []
+    if t.model_measures and len(t.steps) > 1:
+        sections.append(_section("training", "Training", _training_section(t, figs)))
+    if len(t.steps) > 1 and t.plotted:
+        sections.append(_section("steps", "Measures over training", _steps_section(t, figs)))
+    depth = [m for m in t.plotted if len(_layers_of(t.rows, m)) > 1]
     if depth:
-        cap = (" (first, middle and last step)" if len(steps) > 3 else "") if not compare else " (each run's last step)"
-        figs = [fig(plot_depth_profile, rows, m, caption=f"{m} by layer{cap}") for m in depth]
-        sections.append('<h2 id="depth">Depth profiles</h2><div class="figs">' + "".join(figs) + "</div>")
-    if "mi_inputs" in measures and "mi_labels" in measures:
-        figs = [fig(plot_information_plane, [r for r in rows if r.get("run") == run],
-                    caption="I(X;T) against I(T;Y), coloured by step" + (f": {run}" if run is not None else ""))
-                for run in (runs or [None])]
-        sections.append('<h2 id="plane">Information plane</h2><div class="figs">' + "".join(figs) + "</div>")
-    if ts_measures <= set(measures):
-        figs = [fig(plot_complexity_entropy_plane, [r for r in rows if r.get("run") == run],
-                    caption="statistical complexity against normalised permutation entropy (last step), "
-                            "between the minimum and maximum complexity curves" + (f": {run}" if run is not None else ""))
-                for run in (runs or [None])]
-        sections.append('<h2 id="complexity">Complexity-entropy plane</h2><div class="figs">' + "".join(figs) + "</div>")
+        sections.append(_section("depth", "Depth profiles", _depth_section(t, figs, depth)))
+    sections += _plane_sections(t, figs)
     if acts is not None:
-        from .analysis import reduce_array
+        sections += _spectra_section(acts, t.compare, figs)
+    return "\n".join(sections)
 
-        spectra, snaps = {}, []
-        for run, run_acts in (acts.items() if compare else [(None, acts)]):
-            for layer in list(run_acts)[:12]:
-                try:
-                    z = reduce_array(run_acts[layer])
-                except Exception:  # noqa: BLE001, S112 - failed layers are reported in the alerts
-                    continue
-                if z.shape[0] > 1 and z.shape[1] > 1:
-                    spectra[f"{run}: {layer}" if compare else layer] = z
-            snap = getattr(run_acts, "metadata", {}).get("step")
-            if snap:
-                snaps.append(f"{run}: step {snap}" if compare else f"step {snap}")
-        if spectra:
-            cap = "covariance eigenvalues per layer" + (f" (snapshot at {', '.join(snaps)})" if snaps else "")
-            sections.append('<h2 id="spectra">Eigenspectra</h2><div class="figs">'
-                            + fig(plot_eigenspectrum, spectra, caption=cap) + "</div>")
 
-    if alerts:
-        alerts_html = "".join(
-            f'<div class="alert {a["level"]}"><b>{a["level"]}</b> ({a["kind"]}): {html.escape(a["message"])}</div>'
-            for a in alerts)
+def _collect_alerts(t, acts, notes) -> list[dict]:
+    """:func:`find_alerts` (per run, prefixed with its name, in a comparison), then each note once."""
+    if t.compare:
+        alerts = [{**a, "message": f"[{run}] {a['message']}"}
+                  for run, rows in t.per_run for a in find_alerts(rows, (acts or {}).get(run))]
+        alerts.sort(key=lambda a: a["level"] != "error")
     else:
-        alerts_html = '<div class="alert ok">No alerts: no failed measures, collapse, negative MI or undersampled layers.</div>'
+        alerts = find_alerts(t.rows, acts)
+    for msg in dict.fromkeys(notes):  # once each, in order
+        alerts.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None, "message": msg})
+    return alerts
 
+
+def _alerts_html(alerts) -> str:
+    if not alerts:
+        return '<div class="alert ok">No alerts: no failed measures, collapse, negative MI or undersampled layers.</div>'
+    return "".join(f'<div class="alert {a["level"]}"><b>{a["level"]}</b> ({a["kind"]}): {html.escape(a["message"])}</div>'
+                   for a in alerts)
+
+
+def _summary_html(t, desc, alerts) -> str:
+    """The overview table; a comparison closes it and adds the comparison table after it."""
     summary = {"source": desc}
-    if compare:
-        summary["runs"] = ", ".join(str(r) for r in runs)
+    if t.compare:
+        summary["runs"] = ", ".join(str(r) for r in t.runs)
+    layers, steps = t.layers, t.steps
     summary.update({
         "layers": f"{len(layers)}: " + ", ".join(str(la) for la in layers[:20]) + (" ..." if len(layers) > 20 else ""),
-        "measures": ", ".join(str(m) for m in measures),
+        "measures": ", ".join(str(m) for m in t.measures),
         "steps": (f"{len(steps)} ({steps[0]} to {steps[-1]})" if steps else "one checkpoint"),
-        "rows": f"{len(rows)} ({n_err} error rows)",
+        "rows": f"{len(t.rows)} ({sum(1 for r in t.rows if r.get('error'))} error rows)",
         "alerts": f"{sum(a['level'] == 'error' for a in alerts)} errors, {sum(a['level'] == 'warning' for a in alerts)} warnings",
     })
-    summary_html = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in summary.items())
-    if compare:
-        summary_html += ("</table><h3>Comparison</h3><p class='meta'>Each run's value at its first and last step; "
-                         "the ratio is of the last values.</p>"
-                         + _comparison_table(rows, runs, model_measures + [m for m in measures if m not in model_measures])
-                         + "<table>")
+    out = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in summary.items())
+    if t.compare:
+        # the template wraps this in <table>...</table>: close it, and open an empty one for its end tag
+        out += ("</table><h3>Comparison</h3><p class='meta'>Each run's value at its first and last step; "
+                "the ratio is of the last values.</p>"
+                + _comparison_table(t.rows, t.runs, t.model_measures + [m for m in t.measures if m not in t.model_measures])
+                + "<table>")
+    return out
 
+
+def _values_html(t) -> str:
+    """The value table at the last step (one per run in a comparison)."""
+    if not t.compare:
+        return _value_table(t.rows, t.layers, t.measures)
+    return "".join(f"<h3>{html.escape(str(run))}</h3>" + _value_table(rows, layer_order(rows), t.measures)
+                   for run, rows in t.per_run)
+
+
+def _appendix(manifest, params, compare):
+    """``(versions, parameters)`` of the appendix: the manifest's (of each run), else this environment's."""
+    appendix = dict(params)
     if compare:
         first_manifest = next((m for m in (manifest or {}).values() if m), None)
         vers = (first_manifest or {}).get("versions") or versions()
-        appendix = dict(params)
         for run, m in (manifest or {}).items():
             if m:
                 appendix[str(run)] = {k: v for k, v in m.items() if k != "versions"}
     else:
         vers = (manifest or {}).get("versions") or versions()
-        appendix = dict(params)
         if manifest:
             appendix.update({k: v for k, v in manifest.items() if k not in ("versions",)})
-    if compare:
-        table = "".join(f"<h3>{html.escape(str(run))}</h3>"
-                        + _value_table([r for r in rows if r.get("run") == run],
-                                       layer_order([r for r in rows if r.get("run") == run]), measures)
-                        for run in runs)
-    else:
-        table = _value_table(rows, layers, measures)
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return vers, appendix
+
+
+@_literal_text
+def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
+    from . import __version__
+
+    t = _ReportData(rows, runs)
+    alerts = _collect_alerts(t, acts, notes)
+    sections = _sections(t, acts, _Figures(dpi, max_figures))
+    vers, appendix = _appendix(manifest, params, t.compare)
     return _TEMPLATE.substitute(
         title=html.escape(title),
         subtitle=html.escape(desc),
-        summary=summary_html,
-        alerts=alerts_html,
-        sections="\n".join(sections),
+        summary=_summary_html(t, desc, alerts),
+        alerts=_alerts_html(alerts),
+        sections=sections,
         table_caption=html.escape(
-            f"Values at the last step ({steps[-1]}) of each layer and measure; hover 'error' for the message."
-            if steps else "Values per layer and measure; hover 'error' for the message."),
-        table=table,
+            f"Values at the last step ({t.steps[-1]}) of each layer and measure; hover 'error' for the message."
+            if t.steps else "Values per layer and measure; hover 'error' for the message."),
+        table=_values_html(t),
         versions=html.escape(json.dumps(vers, indent=2, default=str)),
         parameters=html.escape(json.dumps(appendix, indent=2, default=str)),
         version=html.escape(str(__version__)),
-        created=now,
+        created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _parameters(measures, labels, inputs, parameters) -> dict:
+    """The appendix entries of a report's own arguments: measures computed here, labels, inputs, extras."""
+    params = {}
+    if measures is not None:
+        from .measures import get_measure
+
+        names = [m.strip() for m in measures.split(",")] if isinstance(measures, str) else measures
+        params["measures"] = [get_measure(m).describe() for m in names]
+    for key, val in (("labels", labels), ("inputs", inputs)):
+        if val is not None:
+            params[key] = os.fspath(val) if isinstance(val, (str, os.PathLike)) else f"array of {len(val)} rows"
+    params.update(parameters or {})
+    return params
+
+
+def _render_within(max_bytes, *args, dpi, **kwargs) -> str:
+    """:func:`_render`, redrawn at half the dpi if over ``max_bytes`` (a warning if it still is)."""
+    text = _render(*args, dpi=dpi, **kwargs)
+    if len(text.encode("utf-8")) > max_bytes:
+        text = _render(*args, dpi=max(dpi // 2, 30), **kwargs)
+        if len(text.encode("utf-8")) > max_bytes:
+            warnings.warn(
+                f"the report is {len(text.encode('utf-8')) / 1e6:.1f} MB, over max_bytes={max_bytes}; "
+                "lower max_figures or dpi", UserWarning, stacklevel=3)
+    return text
 
 
 def report(
@@ -580,29 +700,12 @@ def report(
             source, labels=labels, inputs=inputs, measures=measures, step=step, executor=executor,
             progress=progress, notes=notes, activations=activations,
         )
-    run_names = [n for n, _ in runs] if runs is not None else None
-    params = {}
-    if measures is not None and manifest is None:
-        from .measures import get_measure
-
-        names = [m.strip() for m in measures.split(",")] if isinstance(measures, str) else measures
-        params["measures"] = [get_measure(m).describe() for m in names]
-    for key, val in (("labels", labels), ("inputs", inputs)):
-        if val is not None:
-            params[key] = os.fspath(val) if isinstance(val, (str, os.PathLike)) else f"array of {len(val)} rows"
-    params.update(parameters or {})
-    desc = description or desc
-    if title is None:
-        title = "infomeasure report"
-    text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=dpi, max_figures=max_figures,
-                   runs=run_names)
-    if len(text.encode("utf-8")) > max_bytes:
-        text = _render(rows, manifest, acts, desc, params, notes, title=title, dpi=max(dpi // 2, 30),
-                       max_figures=max_figures, runs=run_names)
-        if len(text.encode("utf-8")) > max_bytes:
-            warnings.warn(
-                f"the report is {len(text.encode('utf-8')) / 1e6:.1f} MB, over max_bytes={max_bytes}; "
-                "lower max_figures or dpi", UserWarning, stacklevel=2)
+    params = _parameters(measures if manifest is None else None, labels, inputs, parameters)
+    text = _render_within(
+        max_bytes, rows, manifest, acts, description or desc, params, notes,
+        title="infomeasure report" if title is None else title, dpi=dpi, max_figures=max_figures,
+        runs=[n for n, _ in runs] if runs is not None else None,
+    )
     folder = os.path.dirname(output)
     if folder:
         os.makedirs(folder, exist_ok=True)
