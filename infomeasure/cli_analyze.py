@@ -19,9 +19,9 @@ A missing, corrupt or mismatched file gives exit code 2 and one line on stderr, 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-import warnings
 
 __all__ = ["add_subcommands", "main_for_tests"]
 
@@ -47,72 +47,90 @@ def _executor(jobs):
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _cmd_analyze(args) -> int:
+def _command(name):
+    """Wrap a subcommand body that returns its summary line: print it (unless ``--quiet``) and exit 0,
+    or, for a missing, corrupt or mismatched file, print one error line on stderr and exit 2."""
+
+    def wrap(body):
+        @functools.wraps(body)
+        def run(args) -> int:
+            try:
+                summary = body(args)
+                if not args.quiet:
+                    print(summary)
+                return 0
+            except _USER_ERRORS as e:
+                return _fail(name, e)
+
+        return run
+
+    return wrap
+
+
+def _check_analyze_outputs(args) -> None:
+    from .report import check_output_path
+
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise ValueError(f"output {args.output!r} is a file; -o takes a folder (table.csv and report.html go there)")
+    for name in ("table.csv", "report.html"):
+        check_output_path(os.path.join(args.output, name), args.path, args.labels, args.inputs)
+
+
+def _analysis_parameters(args, measures, rows) -> dict:
+    """The report appendix of an analysis: the measures (described, or as found in the rows) and the options."""
+    from .measures import get_measure
+
+    used = measures if measures is not None else sorted({(r["measure"], r["method"]) for r in rows})
+    return {
+        "measures": [get_measure(m).describe() for m in measures] if measures is not None
+        else [{"name": n, "method": m} for n, m in used],
+        "labels": args.labels, "inputs": args.inputs, "step": args.step, "jobs": args.jobs,
+    }
+
+
+@_command("analyze")
+def _cmd_analyze(args) -> str:
+    from .activations import load_activations, load_array
+    from .analysis import analyze
+    from .report import _noting, report
+    from .sinks import write_csv
+
+    _check_analyze_outputs(args)
+    acts = load_activations(args.path, step=args.step)
+    labels = load_array(args.labels, "labels") if args.labels else None
+    inputs = load_array(args.inputs, "inputs") if args.inputs else None
+    measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
+    ex, caught = _executor(args.jobs), []
     try:
-        from .activations import load_activations, load_array
-        from .analysis import analyze
-        from .report import report
-        from .report import check_output_path
-        from .sinks import write_csv
-
-        if os.path.exists(args.output) and not os.path.isdir(args.output):
-            raise ValueError(f"output {args.output!r} is a file; -o takes a folder (table.csv and report.html go there)")
-        for name in ("table.csv", "report.html"):
-            check_output_path(os.path.join(args.output, name), args.path, args.labels, args.inputs)
-
-        acts = load_activations(args.path, step=args.step)
-        labels = load_array(args.labels, "labels") if args.labels else None
-        inputs = load_array(args.inputs, "inputs") if args.inputs else None
-        measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
-        ex = _executor(args.jobs)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=ex, progress=not args.quiet)
-        finally:
-            if ex is not None:
-                ex.shutdown()
-        notes = list(dict.fromkeys(str(w.message) for w in caught))
-        os.makedirs(args.output, exist_ok=True)
-        table = os.path.join(args.output, "table.csv")
-        write_csv(table, rows)
-        from .measures import get_measure
-
-        desc = f"activations {args.path}" + (f", labels {args.labels}" if args.labels else "") + (
-            f", inputs {args.inputs}" if args.inputs else "")
-        used = measures if measures is not None else sorted({(r["measure"], r["method"]) for r in rows})
-        params = {
-            "measures": [get_measure(m).describe() for m in measures] if measures is not None
-            else [{"name": n, "method": m} for n, m in used],
-            "labels": args.labels, "inputs": args.inputs, "step": args.step, "jobs": args.jobs,
-        }
-        html = report(rows, os.path.join(args.output, "report.html"), description=desc, parameters=params, notes=notes,
-                      activations=acts,
-                      title=f"infomeasure analysis of {os.path.basename(os.path.normpath(args.path))}")
-        n_err = sum(1 for r in rows if r.get("error"))
-        if not args.quiet:
-            print(f"wrote {table} ({len(rows)} rows, {n_err} errors, {len(notes)} estimator warnings) and {html}")
-        return 0
-    except _USER_ERRORS as e:
-        return _fail("analyze", e)
+        with _noting(caught):
+            rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=ex, progress=not args.quiet)
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    notes = list(dict.fromkeys(caught))
+    os.makedirs(args.output, exist_ok=True)
+    table = os.path.join(args.output, "table.csv")
+    write_csv(table, rows)
+    desc = f"activations {args.path}" + (f", labels {args.labels}" if args.labels else "") + (
+        f", inputs {args.inputs}" if args.inputs else "")
+    html = report(rows, os.path.join(args.output, "report.html"), description=desc,
+                  parameters=_analysis_parameters(args, measures, rows), notes=notes, activations=acts,
+                  title=f"infomeasure analysis of {os.path.basename(os.path.normpath(args.path))}")
+    n_err = sum(1 for r in rows if r.get("error"))
+    return f"wrote {table} ({len(rows)} rows, {n_err} errors, {len(notes)} estimator warnings) and {html}"
 
 
-def _cmd_report(args) -> int:
-    try:
-        from .report import _is_run_dir, report
+@_command("report")
+def _cmd_report(args) -> str:
+    from .report import _is_run_dir, report
 
-        for d in args.run_dir:
-            if not os.path.exists(d):
-                raise ValueError(f"{d}: no such directory")
-            if not _is_run_dir(d):
-                raise ValueError(f"{d} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
-        source = args.run_dir[0] if len(args.run_dir) == 1 else list(args.run_dir)
-        out = report(source, args.output, step=args.step, title=args.title)
-        if not args.quiet:
-            print(f"wrote {out}")
-        return 0
-    except _USER_ERRORS as e:
-        return _fail("report", e)
+    for d in args.run_dir:
+        if not os.path.exists(d):
+            raise ValueError(f"{d}: no such directory")
+        if not _is_run_dir(d):
+            raise ValueError(f"{d} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
+    source = args.run_dir[0] if len(args.run_dir) == 1 else list(args.run_dir)
+    return f"wrote {report(source, args.output, step=args.step, title=args.title)}"
 
 
 def add_subcommands(subparsers) -> None:
