@@ -33,7 +33,10 @@ from estimators.validation import check_positive_int as _positive_int
 
 from . import _ddp
 from ._capture import Capture, frozen_state, unwrap
-from ._capture import batch_axis, select_output  # noqa: F401 - public here, beside select_layers
+from ._capture import batch_axis, select_output
+
+# Implemented beside the hooks that use them, documented and imported here.
+batch_axis.__module__ = select_output.__module__ = __name__
 from ._probe_data import batch_len, batches_of, label_dtype, shard_batches, tensors_of
 from .measures import Measure, evaluate, get_measure, reduce_rows
 from .sinks import COLUMNS
