@@ -126,6 +126,19 @@ def _mlp(torch):
     return MLP()
 
 
+def _log_accuracies(torch, model, probes, step, train, heldout):
+    """Log train and held-out accuracy and the training loss at a probe step (layer ``"model"``)."""
+    (xt, yt), (xp, ypt) = train, heldout
+    model.eval()
+    with torch.no_grad():
+        logits = model(xt)
+        train_loss = torch.nn.functional.cross_entropy(logits, yt).item()
+        train_acc = (logits.argmax(1) == yt).float().mean().item()
+        held_acc = (model(xp).argmax(1) == ypt).float().mean().item()
+    model.train()
+    probes.log(step, train_accuracy=train_acc, heldout_accuracy=held_acc, train_loss=train_loss)
+
+
 def _train_run(name, labels, data, out_dir, *, steps, seed, batch_size, lr, per_decade, bar):
     import torch
 
@@ -148,14 +161,7 @@ def _train_run(name, labels, data, out_dir, *, steps, seed, batch_size, lr, per_
             order = torch.randperm(n, generator=gen)  # one epoch
             for b in range(0, n, batch_size):
                 if probes.step(step):
-                    model.eval()
-                    with torch.no_grad():
-                        logits = model(xt)
-                        train_loss = torch.nn.functional.cross_entropy(logits, yt).item()
-                        train_acc = (logits.argmax(1) == yt).float().mean().item()
-                        held_acc = (model(xp).argmax(1) == ypt).float().mean().item()
-                    model.train()
-                    probes.log(step, train_accuracy=train_acc, heldout_accuracy=held_acc, train_loss=train_loss)
+                    _log_accuracies(torch, model, probes, step, (xt, yt), (xp, ypt))
                 if step == steps:
                     done = True
                     break
@@ -194,6 +200,122 @@ def _table(final, layer="hidden2"):
         ratio = f"{a / b:6.2f}" if a is not None and b not in (None, 0) and la != "model" else ""
         lines.append(f"{lbl:{w}}  {fa}  {fb}  {ratio:>6}".rstrip())
     return "\n".join(lines)
+
+
+def _check_arguments(steps, seed, quick):
+    """``(steps, seed)`` as ints: ``steps`` defaults to 300 (``quick``) or 3,000; both are checked."""
+    import numpy as np
+
+    if steps is None:
+        steps = 300 if quick else 3000
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer; got {steps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    return int(steps), int(seed)
+
+
+def _fresh_output(output) -> str:
+    """Create the output folder and remove earlier demo run directories in it (refusing anything else)."""
+    import shutil
+
+    output = os.fspath(output)
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(f"output {output!r} is a file; pass a folder")
+    os.makedirs(output, exist_ok=True)
+    for name in RUNS:
+        path = os.path.join(output, name)
+        if os.path.isdir(path):
+            if not os.path.exists(os.path.join(path, "metrics.jsonl")):
+                raise ValueError(f"{path} exists and is not a run directory; choose another output folder")
+            shutil.rmtree(path)
+    return output
+
+
+def _progress_bar(total):
+    from tqdm.auto import tqdm
+
+    tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    # a log file (CI) gets an update every 10 s instead of ten a second
+    return tqdm(total=total, desc="training", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True,
+                mininterval=0.1 if tty else 10.0)
+
+
+def _train_runs(data, output, *, steps, seed, progress):
+    """Train and probe on the true and on the shuffled labels: ``(finals, notes)``, the final values per run
+    and the messages of the UserWarnings raised meanwhile (once each)."""
+    import numpy as np
+    import torch
+
+    ytr = data[1]
+    shuffled = np.random.default_rng(seed + 1).permutation(ytr)
+    bar = _progress_bar(2 * steps) if progress else None
+    finals, notes = {}, []
+    threads = torch.get_num_threads()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for name, labels in zip(RUNS, (ytr, shuffled)):
+                if bar is not None:
+                    bar.set_description(name)
+                _, finals[name] = _train_run(
+                    name, labels, data, output, steps=steps, seed=seed, batch_size=128, lr=1e-3,
+                    per_decade=6, bar=bar,
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+        torch.set_num_threads(threads)
+    for w in caught:
+        msg = str(w.message)
+        if issubclass(w.category, UserWarning) and msg not in notes:
+            notes.append(msg)
+    return finals, notes
+
+
+def _parameters(data, steps, seed) -> dict:
+    """The demo's settings, for the report's appendix."""
+    Xtr, _, Xp, _ = data
+    return {
+        "demo": {
+            "data": f"scikit-learn digits: {len(Xtr)} training and {len(Xp)} held-out probe images (seed {seed})",
+            "model": "MLP 64-256-256-10, ReLU",
+            "optimizer": "Adam, lr 1e-3, batch 128",
+            "steps": steps,
+            "seed": seed,
+            "shuffled labels": "training labels permuted with seed + 1; the probe set keeps its true labels",
+            "DSE/DSMI bandwidth": "RMS pairwise distance of the whole probe set (sqrt(2 tr Cov)), reused per class",
+        }
+    }
+
+
+def _write_report(output, params, notes, *, steps) -> str:
+    """The comparison report of the two runs, ``output/report.html``."""
+    from .report import report
+
+    return report(
+        {name: os.path.join(output, name) for name in RUNS},
+        os.path.join(output, "report.html"),
+        title="infomeasure demo: an MLP on true vs shuffled digit labels",
+        description=(f"{steps} Adam steps per run; probes on the 500 held-out digits with their true labels. "
+                     "Generalising (true labels) vs memorising (shuffled labels)."),
+        parameters=params,
+        notes=notes,
+    )
+
+
+def _print_summary(result, steps) -> None:
+    """The table of final values, the DSMI contrast in words, and where the outputs are."""
+    finals = result.final
+    print(f"infomeasure demo: {steps} steps per run, {result.seconds:.0f} s")
+    print("final values (entropies and MI in nats, rankme in dimensions; ratio = true / shuffled)\n")
+    print(_table(finals))
+    d = finals["true-labels"].get(("hidden2", "dsmi")), finals["shuffled-labels"].get(("hidden2", "dsmi"))
+    if all(v is not None and math.isfinite(v) for v in d) and d[1] > 0:
+        print(f"\nDSMI with the true held-out labels (last hidden layer): {d[0]:.2f} nats after training on "
+              f"true labels, {d[1]:.2f} after memorising shuffled ones ({d[0] / d[1]:.1f}x).")
+    print(f"\nrun directories: {result.runs['true-labels']}, {result.runs['shuffled-labels']}")
+    print(f"report: {result.report}")
 
 
 def demo(output="infomeasure-demo", *, seed=0, quick=False, steps=None, progress=True, verbose=True) -> DemoResult:
@@ -248,92 +370,13 @@ def demo(output="infomeasure-demo", *, seed=0, quick=False, steps=None, progress
     """
     t0 = time.perf_counter()
     _require()
-    import shutil
-
-    import numpy as np
-    import torch
-
-    from .report import report
-
-    if steps is None:
-        steps = 300 if quick else 3000
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    steps, seed = int(steps), int(seed)
-    output = os.fspath(output)
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ValueError(f"output {output!r} is a file; pass a folder")
-    os.makedirs(output, exist_ok=True)
-    for name in RUNS:
-        path = os.path.join(output, name)
-        if os.path.isdir(path):
-            if not os.path.exists(os.path.join(path, "metrics.jsonl")):
-                raise ValueError(f"{path} exists and is not a run directory; choose another output folder")
-            shutil.rmtree(path)
-
+    steps, seed = _check_arguments(steps, seed, quick)
+    output = _fresh_output(output)
     data = _data(seed, n_probe=500)
-    Xtr, ytr, Xp, yp = data
-    shuffled = np.random.default_rng(seed + 1).permutation(ytr)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-        # a log file (CI) gets an update every 10 s instead of ten a second
-        bar = tqdm(total=2 * steps, desc="training", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True,
-                   mininterval=0.1 if tty else 10.0)
-    finals, notes = {}, []
-    threads = torch.get_num_threads()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for name, labels in zip(RUNS, (ytr, shuffled)):
-                if bar is not None:
-                    bar.set_description(name)
-                _, finals[name] = _train_run(
-                    name, labels, data, output, steps=steps, seed=seed, batch_size=128, lr=1e-3,
-                    per_decade=6, bar=bar,
-                )
-    finally:
-        if bar is not None:
-            bar.close()
-        torch.set_num_threads(threads)
-    for w in caught:
-        msg = str(w.message)
-        if issubclass(w.category, UserWarning) and msg not in notes:
-            notes.append(msg)
-    params = {
-        "demo": {
-            "data": f"scikit-learn digits: {len(Xtr)} training and {len(Xp)} held-out probe images (seed {seed})",
-            "model": "MLP 64-256-256-10, ReLU",
-            "optimizer": "Adam, lr 1e-3, batch 128",
-            "steps": steps,
-            "seed": seed,
-            "shuffled labels": "training labels permuted with seed + 1; the probe set keeps its true labels",
-            "DSE/DSMI bandwidth": "RMS pairwise distance of the whole probe set (sqrt(2 tr Cov)), reused per class",
-        }
-    }
-    path = report(
-        {name: os.path.join(output, name) for name in RUNS},
-        os.path.join(output, "report.html"),
-        title="infomeasure demo: an MLP on true vs shuffled digit labels",
-        description=(f"{steps} Adam steps per run; probes on the 500 held-out digits with their true labels. "
-                     "Generalising (true labels) vs memorising (shuffled labels)."),
-        parameters=params,
-        notes=notes,
-    )
+    finals, notes = _train_runs(data, output, steps=steps, seed=seed, progress=progress)
+    path = _write_report(output, _parameters(data, steps, seed), notes, steps=steps)
     result = DemoResult(output=output, report=path, runs={n: os.path.join(output, n) for n in RUNS},
                         final=finals, seconds=time.perf_counter() - t0)
     if verbose:
-        print(f"infomeasure demo: {steps} steps per run, {result.seconds:.0f} s")
-        print("final values (entropies and MI in nats, rankme in dimensions; ratio = true / shuffled)\n")
-        print(_table(finals))
-        d = finals["true-labels"].get(("hidden2", "dsmi")), finals["shuffled-labels"].get(("hidden2", "dsmi"))
-        if all(v is not None and math.isfinite(v) for v in d) and d[1] > 0:
-            print(f"\nDSMI with the true held-out labels (last hidden layer): {d[0]:.2f} nats after training on "
-                  f"true labels, {d[1]:.2f} after memorising shuffled ones ({d[0] / d[1]:.1f}x).")
-        print(f"\nrun directories: {result.runs['true-labels']}, {result.runs['shuffled-labels']}")
-        print(f"report: {path}")
+        _print_summary(result, steps)
     return result
