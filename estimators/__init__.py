@@ -38,3 +38,20 @@ __all__ = [
     *_neural_all,
     *_self_consistency_all,
 ]
+
+# help() on a front function lists every method's keywords and defaults (e.g. k=4 for "ksg"),
+# read from the methods' own signatures now that every family is imported.
+from . import _registry  # noqa: E402
+
+for _front, _methods in (
+    (entropy, ENTROPY_METHODS),  # noqa: F405
+    (mutual_information, MI_METHODS),  # noqa: F405
+    (conditional_mutual_information, CMI_METHODS),  # noqa: F405
+    (transfer_entropy, TE_METHODS),  # noqa: F405
+    (o_information, OINFO_METHODS),  # noqa: F405
+    (total_correlation, TC_METHODS),  # noqa: F405
+    (dual_total_correlation, DTC_METHODS),  # noqa: F405
+    (s_information, SINFO_METHODS),  # noqa: F405
+):
+    _registry.document_keywords(_front, _methods)
+del _front, _methods

@@ -113,3 +113,39 @@ class MethodRegistry:
                     f"{', '.join(repr(u) for u in unknown)}; it accepts: {', '.join(accepted) or 'nothing'}"
                 )
         return func(*args, **kwargs)
+
+
+def _keywords(func, skip=()) -> str:
+    """``k=4, standardize=True, ...``: the keyword parameters of ``func`` with their defaults.
+
+    Parameters named in ``skip`` (those the front function itself shows, and ``base``) are left out.
+    """
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return ""
+    shown = [p for p in params if p.default is not inspect.Parameter.empty and p.name not in skip
+             and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return ", ".join(f"{p.name}={p.default!r}" for p in shown)
+
+
+def document_keywords(front, registry: MethodRegistry) -> None:
+    """List each method's keywords and defaults under ``**kwargs`` in the front function's docstring.
+
+    The front functions (``entropy``, ``mutual_information``, ...) pass ``**kwargs`` to the chosen
+    method, so ``help()`` would not show, e.g., that ``k`` defaults to 4; this writes the defaults
+    from the methods' own signatures (the one source) into the docstring. Called once all families
+    are imported (lazily declared methods are resolved here).
+    """
+    doc = front.__doc__ or ""
+    marker = "\n    **kwargs\n"
+    at = doc.find(marker)
+    if at < 0:
+        raise RuntimeError(f"{front.__name__}'s docstring has no **kwargs entry to document")
+    end = doc.find("\n\n", at + len(marker))
+    end = len(doc) if end < 0 else end
+    shown = {"base", *inspect.signature(front).parameters}
+    lines = [f'        * ``"{name}"``: ``{_keywords(registry.resolve(name), shown)}``' for name in registry.names
+             if _keywords(registry.resolve(name), shown)]
+    table = "\n\n        Each method's keywords and their defaults:\n\n" + "\n".join(lines)
+    front.__doc__ = doc[:end] + table + doc[end:]
