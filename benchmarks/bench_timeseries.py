@@ -7,7 +7,7 @@ All timings use the same arrays for every implementation, in one process.
 1. Permutation entropy of white noise (``numpy.random.default_rng(0)``), order 6,
    delay 1, N = 10**6 by default, in nats, not normalised:
 
-   * ours:    ``estimators.timeseries.permutation_entropy(x, order=6)``
+   * ours:    ``estimators.ordinal.permutation_entropy(x, order=6)``
    * antropy: ``antropy.perm_entropy(x, order=6)`` (bits; converted to nats here)
    * ordpy:   ``ordpy.permutation_entropy(x, dx=6, normalized=False)`` (nats)
 
@@ -55,7 +55,8 @@ import numba
 import numpy as np
 from scipy.signal import lfilter
 
-from estimators.timeseries import permutation_entropy, statistical_complexity, transfer_entropy
+from estimators.ordinal import permutation_entropy, statistical_complexity
+from estimators.transfer import transfer_entropy
 
 AR_TE = 0.5 * math.log(55.0 / 42.0)
 

@@ -326,7 +326,7 @@ def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> li
         One series ``(n_times,)``, several ``(n_series, n_times)`` (named ``series0``, ...), or a
         mapping ``name -> series``.
     order, delay, weighted
-        As in :func:`estimators.timeseries.statistical_complexity`.
+        As in :func:`estimators.ordinal.statistical_complexity`.
     step : int, optional
         The ``step`` column (``None`` by default).
 
@@ -337,7 +337,7 @@ def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> li
     >>> [(r["layer"], r["measure"], round(r["value"], 2)) for r in rows]
     [('ramp', 'permutation_entropy', 0.0), ('ramp', 'statistical_complexity', 0.0), ('noise', 'permutation_entropy', 1.0), ('noise', 'statistical_complexity', 0.0)]
     """
-    from estimators.timeseries import statistical_complexity
+    from estimators.ordinal import statistical_complexity
 
     if isinstance(series, Mapping):
         items = list(series.items())
