@@ -29,12 +29,12 @@ class MethodRegistry:
         """Decorator: register ``func`` under ``name`` and optional aliases."""
 
         def deco(func: Callable) -> Callable:
-            key = self._normalise(name)
+            key = self.normalise(name)
             if key in self._funcs or key in self._aliases:
                 raise RuntimeError(f"method {name!r} registered twice for {self.quantity}")
             self._funcs[key] = func
             for alias in aliases:
-                self._aliases[self._normalise(alias)] = key
+                self._aliases[self.normalise(alias)] = key
             return func
 
         return deco
@@ -55,7 +55,8 @@ class MethodRegistry:
         return func
 
     @staticmethod
-    def _normalise(name: str) -> str:
+    def normalise(name: str) -> str:
+        """The key a method name is looked up by: lower case, with "-" and spaces as "_"."""
         return name.strip().lower().replace("-", "_").replace(" ", "_")
 
     @property
@@ -76,7 +77,7 @@ class MethodRegistry:
                 f"method must be a string or a callable; got {type(method).__name__}. "
                 f"Valid methods for {self.quantity}: {self._valid()}"
             )
-        key = self._normalise(method)
+        key = self.normalise(method)
         key = self._aliases.get(key, key)
         try:
             return self._load(key)

@@ -713,7 +713,7 @@ def _ais_series(x, method, kwargs: dict):
     ``"ordinal"`` turns x into ordinal-pattern labels (popping ``order`` and ``ordinal_delay``
     from ``kwargs``) and estimates their plug-in MI.
     """
-    if isinstance(method, str) and MethodRegistry._normalise(method) in _ORDINAL_NAMES:
+    if isinstance(method, str) and MethodRegistry.normalise(method) in _ORDINAL_NAMES:
         order = check_order(kwargs.pop("order", 3))
         tau = check_positive_int(kwargs.pop("ordinal_delay", 1), "ordinal_delay")
         return _pattern_labels(as_samples(x, "x"), order, tau, "x"), "discrete", _ais_discrete
