@@ -28,7 +28,7 @@ from estimators.validation import to_numpy
 
 __all__ = ["ActivationFile", "list_snapshots", "load_activations", "load_array"]
 
-_SUFFIXES = (".safetensors", ".npz", ".npy", ".pt", ".pth")
+SUFFIXES = (".safetensors", ".npz", ".npy", ".pt", ".pth")
 _STEP_RE = re.compile(r"step_(\d+)\.safetensors$")
 
 
@@ -200,7 +200,7 @@ def _load_dir(path, step):
     # a folder of files: one array per layer, or several batches of the same layers; or a folder of
     # batch folders (batch_0/, batch_1/, ... each holding one file per layer or one file of layers)
     names = sorted(os.listdir(path), key=_natural_key)
-    files = [os.path.join(path, n) for n in names if os.path.splitext(n)[1].lower() in _SUFFIXES
+    files = [os.path.join(path, n) for n in names if os.path.splitext(n)[1].lower() in SUFFIXES
              and os.path.isfile(os.path.join(path, n))]
     batches = []
     if files:
@@ -213,7 +213,7 @@ def _load_dir(path, step):
         subdirs = [os.path.join(path, n) for n in names if os.path.isdir(os.path.join(path, n))]
         for sd in subdirs:
             sub = [os.path.join(sd, n) for n in sorted(os.listdir(sd), key=_natural_key)
-                   if os.path.splitext(n)[1].lower() in _SUFFIXES and os.path.isfile(os.path.join(sd, n))]
+                   if os.path.splitext(n)[1].lower() in SUFFIXES and os.path.isfile(os.path.join(sd, n))]
             if not sub:
                 continue
             layers: dict[str, list] = {}

@@ -24,7 +24,7 @@ def _finite_number(v) -> bool:
     return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
 
 
-def _last_rows(rows):
+def last_rows(rows):
     """The last row of every (layer, measure), and the step it belongs to."""
     last = {}
     for r in rows:
@@ -137,7 +137,7 @@ def find_alerts(rows, activations=None) -> list[dict]:
     history = _histories(rows)
     infos: dict = {}
     few = {}
-    for (layer, measure), r in _last_rows(rows).items():
+    for (layer, measure), r in last_rows(rows).items():
         n, d = r.get("n_samples") or 0, r.get("n_features") or 0
         if n and d and n < 10 * d:
             few[layer] = (n, d)

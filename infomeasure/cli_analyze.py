@@ -92,7 +92,7 @@ def _analysis_parameters(args, measures, rows) -> dict:
 def _cmd_analyze(args) -> str:
     from .activations import load_activations, load_array
     from .analysis import analyze
-    from .report import _noting, report
+    from .report import noting, report
     from .sinks import write_csv
 
     _check_analyze_outputs(args)
@@ -102,7 +102,7 @@ def _cmd_analyze(args) -> str:
     measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else None
     ex, caught = _executor(args.jobs), []
     try:
-        with _noting(caught):
+        with noting(caught):
             rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=ex, progress=not args.quiet)
     finally:
         if ex is not None:
@@ -122,12 +122,12 @@ def _cmd_analyze(args) -> str:
 
 @_command("report")
 def _cmd_report(args) -> str:
-    from .report import _is_run_dir, report
+    from .report import is_run_dir, report
 
     for d in args.run_dir:
         if not os.path.exists(d):
             raise ValueError(f"{d}: no such directory")
-        if not _is_run_dir(d):
+        if not is_run_dir(d):
             raise ValueError(f"{d} is not a run directory (no metrics.jsonl); use 'infomeasure analyze' for activations")
     source = args.run_dir[0] if len(args.run_dir) == 1 else list(args.run_dir)
     return f"wrote {report(source, args.output, step=args.step, title=args.title)}"

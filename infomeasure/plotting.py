@@ -33,9 +33,9 @@ __all__ = [
 # ones): measure metadata does not single them out (dsmi is a label MI too; the ordinal-pattern
 # measures of analyze_series carry no quantity).
 #: I(X;T) and I(T;Y) of the information plane: the kNN estimates of analyze and Probes.
-_PLANE_MEASURES = ("mi_inputs", "mi_labels")
+PLANE_MEASURES = ("mi_inputs", "mi_labels")
 #: Normalised permutation entropy H and statistical complexity C (rows of analyze_series).
-_ORDINAL_MEASURES = ("permutation_entropy", "statistical_complexity")
+ORDINAL_MEASURES = ("permutation_entropy", "statistical_complexity")
 
 
 def _pyplot():
@@ -50,7 +50,7 @@ def _pyplot():
     return plt
 
 
-def _literal_text(func):
+def literal_text(func):
     """Draw the figure with ``text.parse_math`` off: layer and measure names are user text, and a
     ``$`` in them must show as ``$``, not start mathtext (``$x^{$`` would abort the drawing)."""
     import functools
@@ -128,7 +128,7 @@ def _steps(vals):
     return sorted({s for s, _ in vals}, key=lambda s: (s is None, s if s is not None else 0))
 
 
-@_literal_text
+@literal_text
 def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
     """One measure against the training step, one line per layer.
 
@@ -164,7 +164,7 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
     return fig, ax
 
 
-@_literal_text
+@literal_text
 def plot_depth_profile(rows, measure, ax=None, *, steps=None):
     """One measure against layer depth (layers in table order), one line per step.
 
@@ -232,7 +232,7 @@ def _eigenvalues(x) -> np.ndarray:
     return gram_spectrum(reduce_array(a), center=True).eigenvalues
 
 
-@_literal_text
+@literal_text
 def plot_eigenspectrum(data, ax=None):
     """Normalised eigenvalues (share of variance, λ_i / Σλ) against rank, log-log.
 
@@ -265,8 +265,8 @@ def plot_eigenspectrum(data, ax=None):
     return fig, ax
 
 
-@_literal_text
-def plot_information_plane(rows, ax=None, *, x=_PLANE_MEASURES[0], y=_PLANE_MEASURES[1]):
+@literal_text
+def plot_information_plane(rows, ax=None, *, x=PLANE_MEASURES[0], y=PLANE_MEASURES[1]):
     """The information plane: I(X;T) (``x`` measure) against I(T;Y) (``y`` measure), coloured by step.
 
     One marker per (layer, step), with a line joining the steps of each layer.
@@ -314,7 +314,7 @@ def _run_values(rows, measure, layer):
     return {run: (sorted(d), [d[s] for s in sorted(d)]) for run, d in out.items()}
 
 
-@_literal_text
+@literal_text
 def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colors=None):
     """Several runs on the same axes: measures against the training step on one layer.
 
@@ -372,7 +372,7 @@ def plot_runs_over_steps(rows, measures, ax=None, *, layer=None, runs=None, colo
     return fig, ax
 
 
-@_literal_text
+@literal_text
 def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
     """The complexity--entropy plane: statistical complexity C against normalised entropy H.
 
@@ -393,7 +393,7 @@ def plot_complexity_entropy_plane(data, ax=None, *, order=None, labels=None):
         names = list(data)
         points = [tuple(map(float, data[k])) for k in names]
     else:
-        h_name, c_name = _ORDINAL_MEASURES
+        h_name, c_name = ORDINAL_MEASURES
         vh, vc = _values(data, h_name), _values(data, c_name)
         keys = [k for k in vh if k in vc]
         last = {}

@@ -31,11 +31,11 @@ import string
 import warnings
 from collections.abc import Mapping
 
-from .alerts import _last_rows, find_alerts
+from .alerts import last_rows, find_alerts
 from .plotting import (
-    _ORDINAL_MEASURES,
-    _PLANE_MEASURES,
-    _literal_text,
+    ORDINAL_MEASURES,
+    PLANE_MEASURES,
+    literal_text,
     layer_order,
     plot_complexity_entropy_plane,
     plot_depth_profile,
@@ -44,7 +44,7 @@ from .plotting import (
     plot_measure_over_steps,
     plot_runs_over_steps,
 )
-from .run_dir import _atomic_write_text, versions
+from .run_dir import atomic_write_text, versions
 
 __all__ = ["check_output_path", "find_alerts", "report"]
 
@@ -92,7 +92,7 @@ $table
 # ------------------------------------------------------------------------------------------------
 def _input_files(source) -> list[str]:
     """The files a report or analysis reads from ``source`` (run directories: their own files only)."""
-    from .activations import _SUFFIXES
+    from .activations import SUFFIXES
 
     if isinstance(source, (list, tuple)):
         return [f for s in source if isinstance(s, (str, os.PathLike)) for f in _input_files(s)]
@@ -101,7 +101,7 @@ def _input_files(source) -> list[str]:
     path = os.fspath(source)
     if not os.path.isdir(path):
         return [path]
-    if _is_run_dir(path) or os.path.exists(os.path.join(path, "manifest.json")):
+    if is_run_dir(path) or os.path.exists(os.path.join(path, "manifest.json")):
         files = [os.path.join(path, "metrics.jsonl"), os.path.join(path, "manifest.json")]
         snaps = os.path.join(path, "activations")
         if os.path.isdir(snaps):
@@ -111,7 +111,7 @@ def _input_files(source) -> list[str]:
     for root, dirs, names in os.walk(path):
         if os.path.normpath(root) != os.path.normpath(path):
             dirs[:] = []  # the folder and its batch folders, no deeper
-        files += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in _SUFFIXES]
+        files += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in SUFFIXES]
     return files
 
 
@@ -140,7 +140,7 @@ def check_output_path(output, *sources) -> None:
                                  f"Choose another file name, e.g. {os.path.join(folder, 'report.html')}")
 
 
-def _is_run_dir(path) -> bool:
+def is_run_dir(path) -> bool:
     return os.path.isdir(path) and os.path.exists(os.path.join(path, "metrics.jsonl"))
 
 
@@ -159,7 +159,7 @@ def _as_runs(source):
     for name, path in items:
         if not os.path.exists(path):
             raise ValueError(f"{path}: no such directory")
-        if not _is_run_dir(path):
+        if not is_run_dir(path):
             raise ValueError(f"{path} is not a run directory (no metrics.jsonl); only run directories can be compared")
     return items
 
@@ -179,7 +179,7 @@ def _gather_runs(runs, *, step, notes):
 
 
 @contextlib.contextmanager
-def _noting(notes):
+def noting(notes):
     """Add the messages of the warnings raised inside to ``notes`` (the report lists them)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -192,7 +192,7 @@ def _gather_run_dir(path, *, step, notes):
     from .activations import list_snapshots, load_activations
     from .run_dir import read_manifest, read_metrics
 
-    with _noting(notes):
+    with noting(notes):
         rows = read_metrics(path)
     manifest = read_manifest(path)
     acts = load_activations(path, step=step) if list_snapshots(path) else None
@@ -210,7 +210,7 @@ def _gather(source, *, labels, inputs, measures, step, executor, progress, notes
         path = os.fspath(source)
         if not os.path.exists(path):
             raise ValueError(f"{path}: no such file or directory")
-        if _is_run_dir(path):
+        if is_run_dir(path):
             return _gather_run_dir(path, step=step, notes=notes)
         acts = load_activations(path, step=step)
         desc = f"activations {path}"
@@ -229,7 +229,7 @@ def _gather(source, *, labels, inputs, measures, step, executor, progress, notes
         labels = load_array(labels, "labels")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = load_array(inputs, "inputs")
-    with _noting(notes):
+    with noting(notes):
         rows = analyze(acts, measures, labels=labels, inputs=inputs, executor=executor, progress=progress)
     return rows, None, acts, desc
 
@@ -267,7 +267,7 @@ def _measures_in(rows):
 
 
 def _value_table(rows, layers, measures):
-    last = _last_rows(rows)
+    last = last_rows(rows)
     head = '<tr><th class="layer">layer</th><th>n</th><th>d</th>' + "".join(
         f"<th>{html.escape(str(m))}</th>" for m in measures) + "</tr>"
     body = []
@@ -367,7 +367,7 @@ class _ReportData:
         """Measures drawn per layer: per-part rows (``"name[i]"``, e.g. heads) and model-level rows stay
         in the table, and the ordinal-pattern pair has its own plane."""
         return [m for m in self.measures if "[" not in str(m) and m not in self.model_measures
-                and m not in _ORDINAL_MEASURES]
+                and m not in ORDINAL_MEASURES]
 
 
 class _Figures:
@@ -444,11 +444,11 @@ def _depth_section(t, figs, depth):
 def _plane_sections(t, figs):
     """The information plane and the complexity-entropy plane, one figure per run, when their measures are there."""
     sections = []
-    if set(_PLANE_MEASURES) <= set(t.measures):
+    if set(PLANE_MEASURES) <= set(t.measures):
         sections.append(_section("plane", "Information plane", [
             figs.plot(plot_information_plane, rows, caption="I(X;T) against I(T;Y), coloured by step" + _run_suffix(run))
             for run, rows in t.per_run]))
-    if set(_ORDINAL_MEASURES) <= set(t.measures):
+    if set(ORDINAL_MEASURES) <= set(t.measures):
         sections.append(_section("complexity", "Complexity-entropy plane", [
             figs.plot(plot_complexity_entropy_plane, rows,
                       caption="statistical complexity against normalised permutation entropy (last step), "
@@ -562,7 +562,7 @@ def _appendix(manifest, params, compare):
     return vers, appendix
 
 
-@_literal_text
+@literal_text
 def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
     from . import __version__
 
@@ -709,5 +709,5 @@ def report(
     folder = os.path.dirname(output)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    _atomic_write_text(output, text)
+    atomic_write_text(output, text)
     return output

@@ -65,7 +65,7 @@ def _config(manifest: dict, key: str) -> str:
     return json.dumps(value, default=repr)
 
 
-def _atomic_write_text(path, text: str) -> None:
+def atomic_write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
     A concurrent reader sees the old file or the new one, never a half-written or empty one.
@@ -203,7 +203,7 @@ class RunDir:
         self._metrics = JSONLSink(metrics, fsync=True)
 
     def _write_manifest(self):
-        _atomic_write_text(os.path.join(self.path, "manifest.json"), json.dumps(self.manifest, indent=2, default=repr))
+        atomic_write_text(os.path.join(self.path, "manifest.json"), json.dumps(self.manifest, indent=2, default=repr))
 
     @property
     def closed(self) -> bool:

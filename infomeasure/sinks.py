@@ -55,14 +55,14 @@ def write_csv(path, rows) -> str:
     """
     import io
 
-    from .run_dir import _atomic_write_text
+    from .run_dir import atomic_write_text
 
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     w.writeheader()
     for r in rows:
         w.writerow({c: csv_cell(r.get(c)) for c in COLUMNS})
-    _atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
     return os.fspath(path)
 
 
