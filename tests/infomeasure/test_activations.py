@@ -6,12 +6,10 @@ import pickle
 import numpy as np
 import pytest
 
-from infomeasure.activations import (
-    ActivationFile,
-    list_snapshots,
-    load_activations,
-    load_array,
-)
+import infomeasure as im
+from infomeasure.activations import ActivationFile, list_snapshots, load_activations, load_array
+from infomeasure.analysis import analyze, reduce_array
+from infomeasure.probes import Probes
 from infomeasure.run_dir import RunDir
 
 
@@ -193,3 +191,69 @@ def test_load_array(tmp_path):
     (tmp_path / "bad.csv").write_text("1,2\n3\n")
     with pytest.raises(ValueError, match="cannot read labels"):
         load_array(tmp_path / "bad.csv")
+
+# ------------------------------------------------------------------------------------------------
+# hostile input: nothing lost, nothing silently wrong (regressions of the reliability issue)
+# ------------------------------------------------------------------------------------------------
+def test_complex_activations_are_refused():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((100, 4)) + 1j * rng.standard_normal((100, 4))
+    rows = analyze({"fc": z}, measures=["rankme"])
+    assert rows[0]["value"] is None and "activations are complex" in rows[0]["error"]
+    with pytest.raises(TypeError, match="complex"):
+        reduce_array(z)
+
+    class Complex(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Identity()
+
+        def forward(self, x):
+            return self.inner(torch.complex(x, x))
+
+    with Probes(Complex(), ["inner"], measures=["rankme"], every=1, probe_data=torch.randn(40, 6)) as p:
+        p.step(0)
+    assert "complex output" in p.results[0]["error"]
+
+
+def test_masked_arrays_are_refused_where_masked():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 2))
+    mx = np.ma.masked_array(x, mask=np.zeros_like(x, dtype=bool))
+    mx.mask[5, 1] = True
+    for call in (lambda a: im.entropy(a), lambda a: im.rankme(a), lambda a: im.mutual_information(a[:, 0], a[:, 1])):
+        with pytest.raises(ValueError, match="masked array with 1 masked value"):
+            call(mx)
+    with pytest.raises(ValueError, match="masked"):
+        reduce_array(mx)
+    clean = np.ma.masked_array(x)  # no mask set: the same as the plain array
+    assert im.entropy(clean, method="gaussian") == im.entropy(x, method="gaussian")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifos_are_skipped_or_refused_not_read(tmp_path):
+    folder = tmp_path / "acts"
+    for b in range(2):
+        (folder / f"batch_{b}").mkdir(parents=True)
+        np.save(folder / f"batch_{b}" / "fc.npy", np.ones((3, 2)) * b)
+    os.mkfifo(folder / "batch_1" / "stuck.npy")  # would block np.load forever
+    acts = load_activations(folder)
+    assert acts["fc"].shape == (6, 2)
+    os.mkfifo(tmp_path / "pipe.npy")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_activations(tmp_path / "pipe.npy")
+
+
+def test_batch_folders_too_large_for_memory_get_a_named_error(tmp_path, monkeypatch):
+    import infomeasure.activations as A
+
+    for b in range(3):
+        np.savez(tmp_path / f"batch_{b}.npz", fc=np.ones((4, 2)))  # one layer in three batch files
+
+    def no_memory(*a, **k):
+        raise MemoryError("Unable to allocate 74.5 TiB for an array")  # as numpy's _ArrayMemoryError
+
+    monkeypatch.setattr(A.np, "concatenate", no_memory)
+    with pytest.raises(ValueError, match="layer 'fc' has 3 batches, 12 rows .* too large to hold in memory"):
+        load_activations(tmp_path)

@@ -3,38 +3,42 @@
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from estimators import (
+import infomeasure as im  # noqa: E402
+from estimators import (  # noqa: E402
     coding_rate,
     diffusion_spectral_mutual_information,
     mi_ross,
     rankme,
     von_neumann_entropy,
 )
-from infomeasure.measures import (
+from infomeasure.measures import (  # noqa: E402
     AttentionEntropy,
+    get_measure,
+    logit_entropy,
     Measure,
     PredictionEntropy,
     SampleMeasure,
     SpectralMeasure,
-    get_measure,
-    logit_entropy,
 )
-from infomeasure.probes import (
-    Probes,
+from infomeasure.probes import (  # noqa: E402
     every_n,
     log_spaced,
+    Probes,
     reduce_output,
     select_layers,
     select_output,
 )
-from infomeasure.run_dir import read_metrics
-from infomeasure.sinks import CSVSink, JSONLSink
+from infomeasure.report import report  # noqa: E402
+from infomeasure.run_dir import read_metrics  # noqa: E402
+from infomeasure.sinks import CSVSink, JSONLSink  # noqa: E402
+from tests.infomeasure._runs import _mlp, _probe_set  # noqa: E402
 
 
 def mlp(seed=0, dropout=0.0):
@@ -519,7 +523,9 @@ def test_csv_jsonl_and_tensorboard_sinks(tmp_path):
     js = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert js == p.results
     if tb is not None:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        from tensorboard.backend.event_processing.event_accumulator import (
+            EventAccumulator,
+        )
 
         acc = EventAccumulator(str(tmp_path / "tb"))
         acc.Reload()
@@ -613,7 +619,6 @@ def test_log_records_model_level_scalars(tmp_path):
 @pytest.mark.filterwarnings("ignore::UserWarning")  # 96 samples in 42 dimensions: biased, and said so
 def test_mi_inputs_puts_probe_runs_on_the_information_plane(tmp_path):
     from estimators import mi_ksg
-    from infomeasure.report import report
 
     model = mlp()
     x, y = data()
@@ -631,3 +636,152 @@ def test_mi_inputs_puts_probe_runs_on_the_information_plane(tmp_path):
         Probes(model, ["1"], measures=["mi_inputs"], probe_data={"input": x})
     with pytest.raises(ValueError, match="use mode='probe'"):
         Probes(model, ["1"], measures=["mi_inputs"], mode="tap")
+
+# ------------------------------------------------------------------------------------------------
+# hostile input: nothing lost, nothing silently wrong (regressions of the reliability issue)
+# ------------------------------------------------------------------------------------------------
+def test_closed_probes_refuse_steps_instead_of_dropping_rows(tmp_path):
+    x, y = _probe_set()
+    probes = Probes(_mlp(), ["0"], measures=["rankme"], every=1, probe_data=(x, y), run_dir=tmp_path / "run")
+    with probes:  # epoch 1
+        probes.step(0)
+    with pytest.raises(RuntimeError, match="this Probes is closed .*resume=True"):
+        probes.step(1)
+    with pytest.raises(RuntimeError, match="this Probes is closed"):
+        with probes:  # epoch 2: refused at the start, not after a silent epoch
+            pass
+    with pytest.raises(RuntimeError, match="this Probes is closed"):
+        probes.log(1, accuracy=0.5)
+    assert len(probes.results) == len(read_metrics(tmp_path / "run")) == 1
+    # after an exception inside the block, too
+    p2 = Probes(_mlp(), ["0"], measures=["rankme"], every=1, probe_data=(x, y))
+    with pytest.raises(KeyError), p2:
+        raise KeyError("crash in the loop")
+    with pytest.raises(RuntimeError, match="closed"):
+        p2.step(0)
+
+
+class _SeqFirst(torch.nn.Module):
+    """Batch-first inputs, sequence-first inner layers (PyTorch's default batch_first=False)."""
+
+    def __init__(self, d=8):
+        super().__init__()
+        self.embed = torch.nn.Linear(3, d)
+        self.encoder = torch.nn.TransformerEncoderLayer(d, 2, dim_feedforward=16, dropout=0.0)
+        self.lstm = torch.nn.LSTM(d, d)
+
+    def forward(self, x):  # x: (batch, time, 3)
+        h = self.embed(x).transpose(0, 1)  # (time, batch, d)
+        h = self.encoder(h)
+        out, _ = self.lstm(h)
+        return out
+
+
+@pytest.mark.filterwarnings("ignore:kNN MI with labels. only:UserWarning")
+def test_sequence_first_layers_are_measured_along_the_batch(tmp_path):
+    torch.manual_seed(0)
+    model = _SeqFirst()
+    x = torch.randn(48, 7, 3)  # 48 sequences of 7 steps
+    y = torch.arange(48) % 3
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*batch axis")  # declared batch_first=False: no guess, no warning
+        with Probes(model, ["encoder", "lstm"], measures=["rankme", "mi_labels"], every=1, probe_data=(x, y)) as p:
+            p.step(0)
+    assert {r["n_samples"] for r in p.results} == {48} and not [r for r in p.results if r["error"]]
+    # the values are those of the batch-first activations, averaged over time
+    with torch.no_grad():
+        h = model.encoder(model.embed(x).transpose(0, 1)).transpose(0, 1).mean(1)
+    got = next(r["value"] for r in p.results if r["layer"] == "encoder" and r["measure"] == "rankme")
+    assert got == pytest.approx(im.rankme(h.double().numpy()), rel=1e-5)
+    # ambiguous: a custom module whose output has two axes of the batch size, neither axis 0
+    class Ambiguous(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Identity()
+
+        def forward(self, x):  # x (48, 6)
+            return self.inner(x[None, :, None, :1].expand(2, 48, 48, 1))
+
+    class Guessed(torch.nn.Module):  # a custom sequence-first block that declares nothing
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Identity()
+
+        def forward(self, x):  # x (48, 7, 3) -> (7, 48, 3)
+            return self.inner(x.transpose(0, 1))
+
+    with pytest.warns(UserWarning, match=r"axis 1 of its output \(7, 48, 3\) is the only one of the probe batch size") as rec:
+        with Probes(Guessed(), ["inner"], measures=["rankme"], every=1, probe_data=x) as pg:
+            pg.step(0)
+            pg.step(1)
+    assert sum("probe batch size" in str(w.message) for w in rec) == 1  # once per layer
+    assert [r["n_samples"] for r in pg.results] == [48, 48]
+    assert pg.results[0]["value"] == pytest.approx(im.rankme(x.mean(1).double().numpy()), rel=1e-5)
+    with Probes(Ambiguous(), ["inner"], measures=["rankme"], every=1, probe_data=torch.randn(48, 6)) as p2:
+        p2.step(0)
+    assert "batch axis is ambiguous" in p2.results[0]["error"] and p2.results[0]["value"] is None
+
+
+def test_outputs_without_a_batch_axis_are_error_rows():
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Identity()
+
+        def forward(self, x):
+            return self.inner(x.mean(0, keepdim=True).expand(5, -1))  # 5 rows from a batch of 40
+
+    with Probes(Pooled(), ["inner"], measures=["rankme"], every=1, probe_data=torch.randn(40, 6)) as p:
+        p.step(0)
+    assert "no axis of the probe batch size 40" in p.results[0]["error"]
+
+
+@pytest.mark.parametrize("kwargs, err, match", [
+    ({"snapshot_every": 0.5}, TypeError, "snapshot_every must be an integer >= 1; got 0.5"),
+    ({"snapshot_every": "x"}, TypeError, "snapshot_every must be an integer >= 1"),
+    ({"snapshot_every": -1}, ValueError, "snapshot_every must be an integer >= 1; got -1"),
+    ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1; got 0"),
+    ({"batch_size": -5}, ValueError, "batch_size must be an integer >= 1; got -5"),
+    ({"memory_budget_mb": float("inf")}, ValueError, "memory_budget_mb must be a finite number > 0"),
+    ({"memory_budget_mb": "big"}, TypeError, "memory_budget_mb must be a number of megabytes"),
+    ({"reduce": "bogus"}, ValueError, "reduce must be 'mean', 'last', 'flatten' or a callable; got 'bogus'"),
+    ({"strict": "no"}, TypeError, "strict must be True or False"),
+    ({"sinks": [object()]}, TypeError, "a sink needs write"),
+    ({"output": {"nope": 0}}, ValueError, "output= names layers that are not probed"),
+])
+def test_probes_arguments_are_checked_at_construction(tmp_path, kwargs, err, match):
+    x, y = _probe_set()
+    with pytest.raises(err, match=match):
+        Probes(_mlp(), ["0"], measures=["rankme"], every=1, probe_data=(x, y), run_dir=tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()  # nothing written before the error
+
+
+def test_probe_data_forms_are_checked_or_converted():
+    model = _mlp()
+    with pytest.raises(ValueError, match="probe_data holds 0 samples"):
+        Probes(model, ["0"], every=1, probe_data=torch.zeros(0, 6))
+    with pytest.raises(ValueError, match="empty dict"):
+        Probes(model, ["0"], every=1, probe_data={})
+    with pytest.raises(TypeError, match=r"probe labels must be numbers .*np.unique"):
+        Probes(model, ["0"], measures=["mi_labels"], every=1,
+               probe_data=(torch.randn(40, 6), np.array(["cat", "dog"] * 20)))
+    # NumPy probe data is a probe set, not a DataLoader of rows
+    rng = np.random.default_rng(0)
+    xn, yn = rng.standard_normal((40, 6)), rng.integers(0, 2, 40)
+    with Probes(model, ["0"], measures=["rankme"], every=1, probe_data=(xn, yn)) as p:
+        p.step(0)
+    with Probes(model, ["0"], measures=["rankme"], every=1, probe_data=torch.from_numpy(xn).float()) as q:
+        q.step(0)
+    assert p.results[0]["n_samples"] == 40 and p.results[0]["value"] == pytest.approx(q.results[0]["value"], rel=1e-6)
+
+
+def test_step_must_be_an_integer():
+    x, y = _probe_set()
+    with Probes(_mlp(), ["0"], measures=["rankme"], every=2, probe_data=(x, y)) as p:
+        for bad in (1.5, float("nan"), "3", True, None):
+            with pytest.raises(TypeError, match="step must be an integer training step"):
+                p.step(bad)
+        assert p.step(np.int64(2)) and p.step(torch.tensor(4)) and p.step(6.0) and not p.step(7)
+        with pytest.raises(TypeError, match="step must be an integer"):
+            p.log(0.5, loss=1.0)
+    assert [r["step"] for r in p.results] == [2, 4, 6]

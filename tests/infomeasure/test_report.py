@@ -1,6 +1,5 @@
 """HTML reports and plots: alerts, self-containment, embedded figures, size budget, Chromium rendering."""
 
-import base64
 import json
 import re
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import base64
 from estimators.spectral import gram_spectrum
 from infomeasure.plotting import (
     plot_depth_profile,
@@ -19,9 +19,16 @@ from infomeasure.plotting import (
     plot_measure_over_steps,
 )
 from infomeasure.report import find_alerts, report
-from infomeasure.run_dir import RunDir, read_metrics
+from infomeasure.run_dir import read_metrics, RunDir
+
 
 STEPS = [0, 10, 20, 30, 40]
+
+import os
+import threading
+
+from infomeasure.cli import main  # noqa: E402
+from tests.infomeasure._runs import _run  # noqa: E402
 
 
 def _row(step, layer, measure, value, n=500, d=8, units="unitless", error=None, method=None):
@@ -266,3 +273,89 @@ def test_report_of_time_series_has_the_complexity_entropy_plane(tmp_path):
     assert 'id="complexity"' in html and len(_check_self_contained(html)) == 1
     with pytest.raises(ValueError, match="series must be"):
         analyze_series(np.zeros((2, 3, 4)))
+
+# ------------------------------------------------------------------------------------------------
+# hostile input: nothing lost, nothing silently wrong (regressions of the reliability issue)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["metrics.jsonl", "manifest.json"])
+def test_report_refuses_to_overwrite_an_input_of_the_run(tmp_path, capsys, target):
+    run = _run(tmp_path)
+    before = (run / target).read_bytes()
+    assert main(["report", str(run), "-o", str(run / target), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"infomeasure report: error: output {str(run / target)!r} is an input")
+    assert "choose another file name" in err.lower()
+    assert (run / target).read_bytes() == before
+    with pytest.raises(ValueError, match="is an input"):
+        report(run, run / target)
+    # the report next to them is fine, and so is one in the folder of a comparison
+    assert main(["report", str(run), "-o", str(run / "report.html"), "-q"]) == 0
+    other = _run(tmp_path, "other")
+    with pytest.raises(ValueError, match="is an input"):
+        report([run, other], other / "metrics.jsonl")
+
+
+def test_report_refuses_activation_and_label_files_and_folders(tmp_path, capsys):
+    acts = tmp_path / "acts.npz"
+    np.savez(acts, fc=np.random.default_rng(0).standard_normal((60, 3)))
+    before = acts.read_bytes()
+    with pytest.raises(ValueError, match="is an input"):
+        report(acts, acts, measures=["rankme"])
+    assert acts.read_bytes() == before
+    with pytest.raises(ValueError, match="is a folder; pass a file path"):
+        report(acts, tmp_path, measures=["rankme"])
+    # analyze: labels given as the very table.csv it would write
+    out = tmp_path / "out"
+    out.mkdir()
+    np.savetxt(out / "table.csv", np.arange(60) % 2, delimiter=",")
+    labels_before = (out / "table.csv").read_bytes()
+    assert main(["analyze", str(acts), "--labels", str(out / "table.csv"), "-o", str(out), "-q"]) == 2
+    assert "is an input" in capsys.readouterr().err
+    assert (out / "table.csv").read_bytes() == labels_before
+
+
+def test_report_is_replaced_atomically(tmp_path, monkeypatch):
+    """A reader polling the report while it is rewritten never sees an empty or partial file."""
+    run = _run(tmp_path)
+    out = tmp_path / "r.html"
+    report(run, out)
+    full_size = out.stat().st_size
+    seen, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                seen.append(len(out.read_bytes()))
+            except FileNotFoundError:
+                seen.append(-1)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for _ in range(3):
+            report(run, out)
+    finally:
+        stop.set()
+        t.join()
+    assert seen and min(seen) > 0.9 * full_size
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_dollar_signs_in_names_do_not_break_the_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = []
+    for step in range(3):
+        for layer in ("$x^{$", "$a$"):
+            rows.append({"step": step, "layer": layer, "measure": "rankme", "method": "rankme",
+                         "value": 1.0 + step, "n_samples": 100, "n_features": 4, "units": "unitless", "error": None})
+    out = report(rows, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 1 and "$x^{$" in html
+    from infomeasure.plotting import plot_measure_over_steps
+
+    fig, ax = plot_measure_over_steps(rows, "rankme")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["$x^{$", "$a$"]
+    fig.canvas.draw()  # mathtext would raise on "$x^{$" here
+    assert all(not t._parse_math for t in ax.get_legend().get_texts())
+    assert out

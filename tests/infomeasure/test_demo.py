@@ -107,7 +107,7 @@ def _readme_table():
     """``{(run, layer, measure): value}`` and the ratio column of the table shown in the README."""
     from infomeasure.demo import _table_rows
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     shown = readme.split("## What the demo shows", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     values, ratios = {}, {}
     for layer, measure, label in _table_rows():
@@ -132,7 +132,7 @@ def test_readme_shows_the_demos_output_within_the_spread_between_machines(full):
         t, s = values[("true-labels", layer, measure)], values[("shuffled-labels", layer, measure)]
         assert abs(r - t / s) <= 0.006 + 0.0005 * (1 / s + t / s**2), (layer, measure)
     assert f"report: infomeasure-demo{__import__('os').sep}report.html" in shown
-    assert "last digits" in (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "last digits" in (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_tolerance_catches_a_wrong_number(full):
