@@ -8,8 +8,8 @@ how far the demo's final values move:
 * over seeds 0..4 at the default thread count: the chaotic spread of each number.
 
 It prints, for every row of the demo's table, the seed-0 values, the thread spread, the seed SD
-and the tolerance ``max(4 * seed SD, 2 * thread spread, 0.002)`` that ``tests/test_demo.py`` uses
-(``README_TOLERANCE`` in ``tests/test_demo.py``).
+and the tolerance ``max(4 * seed SD, 2 * thread spread, 0.002)`` that ``tests/infomeasure/test_demo.py`` uses
+(``README_TOLERANCE`` in ``tests/infomeasure/test_demo.py``).
 
 How to run (a few minutes on 2 cores)::
 
