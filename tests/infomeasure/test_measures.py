@@ -20,29 +20,33 @@ def _data(n=120, d=6, seed=0):
     return z, y
 
 
-@pytest.mark.parametrize(
-    "name, quantity, unitless, centred",
-    [
-        ("rankme", "effective_rank", True, False),
-        ("effective_rank", "effective_rank", True, True),
-        ("von_neumann_entropy", "entropy", False, False),
-        ("matrix_entropy", "entropy", False, False),
-        ("alpha_req", "spectral_decay", True, True),
-        ("coding_rate", "coding_rate", False, False),
-        ("mi_labels", "mutual_information", False, None),
-        ("dsmi", "mutual_information", False, None),
-        ("mi_inputs", "mutual_information", False, None),
-        ("diffusion_spectral_entropy", "entropy", False, None),
-        ("prediction_entropy", "entropy", False, None),
-        ("attention_entropy", "entropy", False, None),
-    ],
-)
-def test_every_registered_measure_says_what_it_is(name, quantity, unitless, centred):
+#: What each registered measure is (quantity), with the unitless and centred ones.
+QUANTITIES = {
+    "effective_rank": ("rankme", "effective_rank"),
+    "entropy": ("von_neumann_entropy", "matrix_entropy", "diffusion_spectral_entropy", "prediction_entropy",
+                "attention_entropy"),
+    "mutual_information": ("mi_labels", "dsmi", "mi_inputs"),
+    "spectral_decay": ("alpha_req",),
+    "coding_rate": ("coding_rate",),
+}
+UNITLESS = {"rankme", "effective_rank", "alpha_req"}
+CENTRED = {"rankme": False, "effective_rank": True, "von_neumann_entropy": False, "matrix_entropy": False,
+           "alpha_req": True, "coding_rate": False}
+
+
+@pytest.mark.parametrize("quantity, name", [(q, n) for q, names in QUANTITIES.items() for n in names])
+def test_every_registered_measure_says_what_it_is(quantity, name):
     m = M.get_measure(name)
-    assert (m.quantity, m.unitless, m.centred) == (quantity, unitless, centred)
+    assert (m.quantity, m.unitless, m.centred) == (quantity, name in UNITLESS, CENTRED.get(name))
     assert m.describe()["quantity"] == quantity
     # a fall signals collapse for ranks and spectral entropies, not for prediction/attention entropy or MI
     assert m.collapse_signal == (quantity in ("effective_rank", "entropy") and not m.streaming)
+
+
+def test_every_measure_name_is_covered():
+    covered = {n for names in QUANTITIES.values() for n in names}
+    aliases = {"diffusion_spectral_mutual_information", "mi_ross", "output_entropy"}
+    assert set(M.MEASURES) == covered | aliases
 
 
 def test_centred_matches_the_estimators_preparation():
