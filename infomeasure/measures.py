@@ -474,7 +474,16 @@ def measure_for_row(row) -> Measure | None:
     'mutual_information'
     >>> measure_for_row({"measure": "loss", "method": "logged"}) is None
     True
+    >>> measure_for_row({"measure": "permutation_entropy", "method": "permutation_entropy", "units": "unitless"}).units
+    'unitless'
     """
+    m = _measure_for_row(row)
+    if m is not None and row.get("units") == "unitless":
+        m.unitless = True  # e.g. normalised permutation entropy: the row says what its numbers are
+    return m
+
+
+def _measure_for_row(row) -> Measure | None:
     name = str(row.get("measure") or "").split("[")[0]
     method = str(row.get("method") or "")
     base = {"bits": 2, "hartleys": 10}.get(row.get("units"))
