@@ -319,7 +319,7 @@ class Probes:
         self._rank, self._world = _ddp.rank(), _ddp.world_size()
         self._setup_probe_data(probe_data, batch_size, _flag(shard_probe_data, "shard_probe_data"))
         self._rows: list[dict] = []
-        self._capture_in_progress = None
+        self._open_captures: list = []  # tap blocks under way (their hooks are removed on close)
         self._n_probe_steps = 0
         self._run = None
         self._closed = False
@@ -376,7 +376,8 @@ class Probes:
         :attr:`results` stay readable.
         """
         self._closed = True
-        self._drop_capture()
+        while self._open_captures:
+            self._open_captures.pop().detach()
         if self._run is not None:
             self._run.close(probe_steps=self._n_probe_steps)
             self._run = None
@@ -391,12 +392,6 @@ class Probes:
                 "rows would no longer reach run_dir and the sinks. Keep one with block around the whole "
                 "training loop, or continue the run with a new Probes(..., run_dir=..., resume=True)"
             )
-
-    def _drop_capture(self):
-        """Remove the hooks of a capture under way (a tap block left by an exception, or close)."""
-        if self._capture_in_progress is not None:
-            self._capture_in_progress.detach()
-            self._capture_in_progress = None
 
     # -- results -----------------------------------------------------------------------------
     @property
@@ -557,11 +552,13 @@ class Probes:
         if not self.schedule(step):
             yield
             return
-        cap = self._capture_in_progress = Capture(self, tap_samples=self.tap_samples).attach(self.model)
+        cap = Capture(self, tap_samples=self.tap_samples).attach(self.model)
+        self._open_captures.append(cap)
         try:
             yield
         finally:
-            self._drop_capture()
+            cap.detach()
+            self._open_captures.remove(cap)
         self._tapped = (step, cap)
 
     def _measure(self, step, reps, states, errors):

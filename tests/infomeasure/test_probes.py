@@ -18,6 +18,7 @@ from estimators import (  # noqa: E402
     rankme,
     von_neumann_entropy,
 )
+from infomeasure.analysis import analyze  # noqa: E402
 from infomeasure.measures import (  # noqa: E402
     AttentionEntropy,
     get_measure,
@@ -26,6 +27,7 @@ from infomeasure.measures import (  # noqa: E402
     PredictionEntropy,
     SampleMeasure,
     SpectralMeasure,
+    StreamingMeasure,
 )
 from infomeasure.probes import (  # noqa: E402
     every_n,
@@ -785,3 +787,44 @@ def test_step_must_be_an_integer():
         with pytest.raises(TypeError, match="step must be an integer"):
             p.log(0.5, loss=1.0)
     assert [r["step"] for r in p.results] == [2, 4, 6]
+
+
+def test_nested_tap_blocks_leave_no_hooks_behind():
+    model = mlp()
+    x = torch.randn(16, 10)
+    probes = Probes(model, layers=["0"], measures=["rankme"], every=1, mode="tap")
+    with probes.tap(0):
+        with probes.tap(0):
+            model(x)
+        model(x)
+    assert not model[0]._forward_hooks and not model._forward_pre_hooks
+    with pytest.raises(RuntimeError, match="boom"), probes.tap(1):  # left by an exception
+        raise RuntimeError("boom")
+    assert not model[0]._forward_hooks and not model._forward_pre_hooks
+    probes.close()
+
+
+def test_a_users_streaming_measure_with_a_plain_tensor_state_still_works():
+    class MaxAbs(StreamingMeasure):  # the state API of earlier versions: init/update/finalize on a tensor
+        name = "max_abs"
+
+        def __init__(self):
+            super().__init__()
+
+        def init(self):
+            return torch.zeros(1, dtype=torch.float64)
+
+        def update(self, state, output):
+            return torch.maximum(state, output.abs().max().to(torch.float64).reshape(1))
+
+        def finalize(self, state):
+            return {"": float(state[0])}
+
+    model = mlp()
+    x = torch.randn(32, 10)
+    with Probes(model, layers=["0"], measures=[MaxAbs()], every=1, probe_data=x) as probes:
+        probes.step(0)
+    with torch.no_grad():
+        expected = float(model[0](x).abs().max())
+    assert [(r["measure"], r["value"], r["error"]) for r in probes.results] == [("max_abs", pytest.approx(expected), None)]
+    assert analyze({"0": model[0](x).detach().numpy()}, [MaxAbs()])[0]["value"] == pytest.approx(expected)
