@@ -140,6 +140,7 @@ def test_evaluate_finalizes_streaming_measures_into_one_row_per_part():
     assert rows == [dict(rows[0], value=None, error="ValueError: bad map")] and len(rows) == 1
 
 
+@pytest.mark.filterwarnings("ignore:.*KSG MI. only 96 samples:UserWarning")  # expected: 5 + 5 dimensions
 def test_probes_and_analyze_give_the_same_rows_for_the_same_activations():
     z, y = _data(n=96, d=5, seed=3)
     x = torch.from_numpy(z)
