@@ -146,3 +146,14 @@ def test_local_dask_cluster_gives_the_sequential_table(data):
             distributed.Client(cluster) as client, client.get_executor() as ex:
         got = analyze(ckpts, ["rankme", "effective_rank", "mi_labels"], labels=y, executor=ex)
     assert got == expected
+
+
+def test_mi_inputs_named_in_measures_gets_the_inputs():
+    # analyze(measures=["mi_inputs"], inputs=X) used to give an error row: the inputs never reached it
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 2))
+    t = x + 0.3 * rng.standard_normal((300, 2))
+    (row,) = analyze({"fc": t}, ["mi_inputs"], inputs=x)
+    assert row["error"] is None and row["value"] == pytest.approx(mi_ksg(x, t), rel=1e-12)
+    with pytest.raises(ValueError, match="need the network inputs: pass inputs="):
+        analyze({"fc": t}, ["mi_inputs"])
