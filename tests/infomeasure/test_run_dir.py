@@ -110,3 +110,19 @@ def test_resuming_with_another_configuration_warns(tmp_path):
         warnings.simplefilter("error")  # the same configuration resumes quietly
         Probes(_mlp(), ["0"], measures=["von_neumann_entropy"], every=1, probe_data=(x, y), run_dir=run,
                resume=True).close()
+
+
+def test_resuming_a_run_written_before_the_measure_metadata_is_quiet(tmp_path):
+    # manifests of earlier versions describe measures without quantity/centred: not a configuration change
+    run = _run(tmp_path)
+    man = json.loads((run / "manifest.json").read_text())
+    for m in man["measures"]:
+        del m["quantity"], m["centred"]
+    (run / "manifest.json").write_text(json.dumps(man))
+    x, y = _probe_set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Probes(_mlp(), ["0", "2"], measures=["rankme"], every=1, probe_data=(x, y), run_dir=run, resume=True).close()
+    with pytest.warns(UserWarning, match="different measures"):  # a real change still warns
+        Probes(_mlp(), ["0", "2"], measures=[("rankme", {"eps": 0.0})], every=1, probe_data=(x, y), run_dir=run,
+               resume=True).close()
