@@ -153,7 +153,7 @@ def check_n_vars(p: int, minimum: int, quantity: str) -> None:
 # ----------------------------------------------------------------------------------------------
 # numba: log-determinants of many principal sub-matrices of one matrix
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _chol_logdet(R, idx, size, work):
     """log det and smallest Cholesky pivot of ``R[idx[:size]][:, idx[:size]]``.
 
@@ -181,7 +181,7 @@ def _chol_logdet(R, idx, size, work):
     return logdet, min_pivot
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def subset_logdets(R, cols, bounds, need_loo):
     """Log-determinants for the multiplets whose columns are the rows of ``cols``.
 

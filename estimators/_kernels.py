@@ -65,7 +65,7 @@ def _insert(bd, bi, dd, j):
     bi[p] = j
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def knn_brute(X, k, chebyshev):
     """k nearest neighbours of every row (self excluded) by exhaustive search.
 
@@ -89,7 +89,7 @@ def knn_brute(X, k, chebyshev):
     return dist, idx
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def count_brute(X, radii, strict, chebyshev):
     """For each row i, the number of rows j != i with dist(i, j) < radii[i] (strict) or <=."""
     n = X.shape[0]
@@ -126,7 +126,7 @@ def _cell_coord(v, lo, s, b):
     return int(f)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grid_build(X, lo, s, B):
     n, d = X.shape
     ncell = B[0] * B[1] * B[2]
@@ -153,7 +153,7 @@ def _grid_build(X, lo, s, B):
     return order, start, Xg
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def knn_grid(X, k, chebyshev, lo, s, B):
     """k nearest neighbours (self excluded) by box-assisted search; d <= 3.
 
@@ -235,7 +235,7 @@ def knn_grid(X, k, chebyshev, lo, s, B):
     return dist, idx
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def count_grid(X, radii, strict, chebyshev, lo, s, B):
     """``count_brute`` by box-assisted search; d <= 3."""
     n, d = X.shape
@@ -262,7 +262,7 @@ def count_grid(X, radii, strict, chebyshev, lo, s, B):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def count_sorted_1d(s, q, radii, strict):
     """For each query q[i], how many values of the sorted array ``s`` satisfy
     ``abs(s_j - q_i) < r_i`` (strict) or ``<=``.
@@ -311,7 +311,7 @@ def _sq_dist(U, i, j):
     return s
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def kde_loo_logsum_rows(U, h, start, stop):
     """``kde_loo_logsum(U, h)[start:stop]``: rows ``start .. stop-1`` against all samples.
 

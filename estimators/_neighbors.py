@@ -36,6 +36,17 @@ GRID_CELLS_PER_POINT = 8  # the grid never has more than this many cells per sam
 GRID_MAX_CELLS = 1 << 24  # nor more than this many in all (128 MB of cell offsets)
 
 
+def _workers() -> int:
+    """Threads for SciPy's kd-tree queries: numba's thread count for the calling thread.
+
+    ``numba.set_num_threads`` is per thread, so a caller that limits numba's threads (the probes'
+    thread budget) limits the kd-tree queries too, instead of SciPy using every core.
+    """
+    import numba
+
+    return int(numba.get_num_threads())
+
+
 def _metric(metric: str) -> bool:
     """Return True for the max-norm, False for Euclidean."""
     if metric in ("chebyshev", "max", "maximum", "linf", "inf"):
@@ -116,7 +127,7 @@ def knn(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = N
         from scipy.spatial import cKDTree
 
         tree = cKDTree(X)
-        dist, idx = tree.query(X, k=k + 1, p=np.inf if cheb else 2.0, workers=-1)
+        dist, idx = tree.query(X, k=k + 1, p=np.inf if cheb else 2.0, workers=_workers())
         # Column 0 is the point itself (distance 0) unless it has duplicates; either way,
         # the (k+1)-th smallest distance including self is the k-th excluding self.
         dist = np.ascontiguousarray(dist[:, 1:])
@@ -191,7 +202,7 @@ def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> n
 
     def length(r):
         r = np.maximum(r, 0.0)
-        return np.asarray(tree.query_ball_point(X, r, p=p, return_length=True, workers=-1), dtype=np.int64)
+        return np.asarray(tree.query_ball_point(X, r, p=p, return_length=True, workers=_workers()), dtype=np.int64)
 
     if cheb:
         c = length(np.nextafter(radii, -np.inf) if strict else radii)

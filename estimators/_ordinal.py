@@ -73,7 +73,7 @@ def check_length(n_times: int, order: int, delay: int, name: str, one_d: bool) -
 TABLE_MAX_ORDER = 8
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _transition_table(order):
     """Code of the next window from the current code and the new value's rank.
 
@@ -133,7 +133,7 @@ def transition_table(order: int) -> np.ndarray:
 PARALLEL_MIN_WINDOWS = 1 << 21
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _block(S, order, delay, weighted, row_offset, table, codes, weights, row, start, stop):
     """Codes (and weights) of windows ``start .. stop-1`` of ``row``; returns the tied-window count."""
     nt = 0
@@ -192,7 +192,7 @@ def _block(S, order, delay, weighted, row_offset, table, codes, weights, row, st
     return nt
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights):
     """Work item ``b``: block ``b % bpr`` of row ``b // bpr`` (``bpr`` blocks per row)."""
     w = codes.shape[1]
@@ -203,13 +203,13 @@ def _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, we
     return _block(S, order, delay, weighted, row_offset, table, codes, weights, row, start, stop)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _codes_parallel(S, order, delay, weighted, block, row_offset, table, codes, weights, tied_blocks):
     for b in prange(tied_blocks.size):
         tied_blocks[b] = _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _codes_serial(S, order, delay, weighted, block, row_offset, table, codes, weights, tied_blocks):
     for b in range(tied_blocks.size):
         tied_blocks[b] = _work_item(b, S, order, delay, weighted, block, row_offset, table, codes, weights)
@@ -274,7 +274,7 @@ def ordinal_codes(S, order, delay, weighted=False, block=BLOCK, row_offset=0):
     return codes, weights, tied_blocks.reshape(r, bpr).sum(axis=1)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def coarse_grain(S, scale):
     """Non-overlapping means of ``scale`` consecutive values of each row (Costa et al. 2002)."""
     r, n = S.shape
