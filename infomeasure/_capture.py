@@ -2,7 +2,7 @@
 
 A :class:`Capture` registers a forward hook on every probed layer. Each hook selects the tensor
 to measure, puts the batch on axis 0, feeds the streaming measures the raw output and keeps a
-float32 CPU copy of the reduced ``(batch, features)`` rows within the layer's memory budget.
+float32 copy (on the layer's device) of the reduced ``(batch, features)`` rows within the layer's memory budget.
 :meth:`Capture.finish` gathers everything over DDP ranks (the same collectives on every rank).
 Anything a hook raises is kept, per layer, and becomes an error row when the layer is measured.
 """
@@ -156,7 +156,8 @@ class Capture:
     Attributes
     ----------
     parts : dict
-        Reduced float32 CPU row blocks per layer.
+        Reduced float32 row blocks per layer, on the layer's device (on the CPU under
+        torch.distributed).
     states : dict
         ``states[layer][measure name]``: streaming measures' sums.
     errors : dict
@@ -181,6 +182,7 @@ class Capture:
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
+        self.keep_device = _ddp.world_size() == 1
         self._handles: list = []
 
     # -- hooks -------------------------------------------------------------------------------
@@ -260,11 +262,14 @@ class Capture:
                     errors[m.name] = e
 
     def _keep(self, z, name):
-        """Keep a float32 CPU copy of the reduced rows, within the layer's memory budget."""
+        """Keep a float32 copy of the reduced rows, within the layer's memory budget."""
         import torch
 
-        # a copy: in-place ops later in the forward cannot change it
-        z = z.reshape(z.shape[0], -1).to(device="cpu", dtype=torch.float32, copy=True)
+        # a copy: in-place ops later in the forward cannot change it. It stays on the layer's device
+        # (measures with a torch path run there; the others copy it to the CPU once, off the training
+        # thread in background mode), except under torch.distributed, whose gathers use CPU tensors.
+        device = z.device if self.keep_device else "cpu"
+        z = z.reshape(z.shape[0], -1).to(device=device, dtype=torch.float32, copy=True)
         room = int((self.probes.memory_budget - self.used[name]) // max(1, 4 * z.shape[1]))
         if room < z.shape[0]:
             self.truncated.add(name)

@@ -94,6 +94,12 @@ class Measure:
         Whether the measure needs probe labels, or the probe inputs.
     streaming : bool
         ``True`` for measures fed the raw layer output batch by batch.
+    torch_path : bool or None
+        What array a representation measure receives from probes. ``True``: the estimator has a
+        torch path, so activations captured on an accelerator are measured there as a tensor
+        (on the CPU it gets a NumPy array, whose BLAS threads the probes' thread budget
+        limits); ``False``: always a NumPy array (one CPU copy per layer and step); ``None``
+        (the default of measures written by users): the captured torch tensor as it is.
     """
 
     name = "measure"
@@ -107,6 +113,7 @@ class Measure:
     needs_labels = False
     needs_inputs = False
     streaming = False
+    torch_path: bool | None = None
 
     def __init__(self, **params):
         self.params = dict(params)
@@ -197,6 +204,7 @@ class SpectralMeasure(Measure):
         self.lower = None if self.quantity == "spectral_decay" else 0.0
         self.centred = self.prep[0]
         self.collapse_signal = self.quantity in ("effective_rank", "entropy")
+        self.torch_path = True
         self._fn = getattr(_est, method)
 
     @property
@@ -228,6 +236,10 @@ def _quantity_of(fn) -> str | None:
         if any(registry.resolve(name) is fn for name in registry.names):
             return quantity
     return None
+
+
+#: Sample-measure estimators that compute on a torch tensor's device (the diffusion family).
+_TORCH_METHODS = frozenset({"diffusion_spectral_entropy", "diffusion_spectral_mutual_information"})
 
 
 class SampleMeasure(Measure):
@@ -262,6 +274,7 @@ class SampleMeasure(Measure):
         self.quantity = quantity if quantity is not None else _quantity_of(fn)
         self.lower = 0.0 if self.quantity in ("mutual_information", "entropy") else None
         self.collapse_signal = bool(collapse_signal)
+        self.torch_path = method in _TORCH_METHODS
         self._fn = fn
 
     def compute(self, Z, y=None, spectrum=None, *, inputs=None) -> float:
@@ -292,6 +305,7 @@ class InputsMI(Measure):
     name = "mi_inputs"
     method = "mi_ksg"
     needs_inputs = True
+    torch_path = False
     quantity = "mutual_information"
     lower = 0.0
 
@@ -544,6 +558,24 @@ def _error_text(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}".replace("\n", " ")
 
 
+def _on_accelerator(z) -> bool:
+    """Whether ``z`` is a torch tensor on a device other than the CPU."""
+    return z is not None and not isinstance(z, np.ndarray) and getattr(getattr(z, "device", None), "type", "cpu") != "cpu"
+
+
+class _HostCopy:
+    """``z`` as a NumPy array, made once (torch tensors are copied from their device once)."""
+
+    def __init__(self, z):
+        self._z, self._host = z, None
+
+    def get(self):
+        if self._host is None and self._z is not None:
+            z = self._z
+            self._host = z if isinstance(z, np.ndarray) else z.detach().cpu().numpy()
+        return self._host
+
+
 def _values(m, z, layer, labels, inputs, states, errors, spectra):
     """``{suffix: value}`` of one measure (raises what the measure raises)."""
     if m.streaming:
@@ -603,12 +635,15 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
     base = dict.fromkeys(COLUMNS)
     base.update(step=step, layer=layer, n_samples=n, n_features=d)
     rows, spectra = [], {}
+    on_device = _on_accelerator(z)
+    host = _HostCopy(z)
     for m in measures:
         row = dict(base, measure=m.name, method=m.method, units=m.units)
         try:
             if None in errors:
                 raise errors[None]
-            values = _values(m, z, layer, labels, inputs, states, errors, spectra)
+            zm = z if m.torch_path is None or (on_device and m.torch_path) else host.get()
+            values = _values(m, zm, layer, labels, inputs, states, errors, spectra)
         except Exception as e:  # noqa: BLE001 - an error row, unless strict
             if strict:
                 raise

@@ -25,6 +25,7 @@ import fnmatch
 import math
 import numbers
 import time
+import warnings
 
 import numpy as np
 
@@ -289,6 +290,11 @@ class Probes:
         mode="probe",
         tap_samples=256,
         resume=False,
+        background=True,
+        max_pending=2,
+        when_full="block",
+        threads=None,
+        progress=None,
     ):
         import torch
 
@@ -324,11 +330,28 @@ class Probes:
         self._run = None
         self._closed = False
         self._axis_notes: set = set()
+        self.background = _flag(background, "background")
+        self.max_pending = _positive_int(max_pending, "max_pending")
+        if when_full not in ("block", "drop"):
+            raise ValueError(f"when_full must be 'block' (wait for the worker) or 'drop' (skip the probe step); got {when_full!r}")
+        self.when_full = when_full
+        self.threads = None if threads is None else _positive_int(threads, "threads")
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError(f"progress must be None (automatic), True or False; got {progress!r}")
+        self.probe_seconds = 0.0
+        self.dropped_steps: list[int] = []
+        self._steps_timing: list[dict] = []
+        self._first_step_at = self._closed_at = None
+        self._progress = _Progress(progress)
+        self._worker = None
         if run_dir is not None and self._rank == 0:
             from .run_dir import RunDir
 
             self._run = RunDir(run_dir, self._manifest(), resume=_flag(resume, "resume"))
-        self.probe_seconds = 0.0
+        if self.background and self._rank == 0:
+            from ._worker import Worker
+
+            self._worker = Worker(self.max_pending, self.when_full)
 
     def _setup_probe_data(self, probe_data, batch_size, shard):
         """This rank's probe batches and labels, and the flattened inputs for ``mi_inputs``."""
@@ -375,15 +398,34 @@ class Probes:
         A closed ``Probes`` refuses :meth:`step` and :meth:`log` (``RuntimeError``); its
         :attr:`results` stay readable.
         """
+        if self._closed:
+            return
         self._closed = True
+        self._closed_at = time.perf_counter()
         while self._open_captures:
             self._open_captures.pop().detach()
+        failure = None
+        if self._worker is not None:
+            self._worker.close()  # measures and delivers every pending probe step first
+            try:
+                self._worker.check()
+            except Exception as e:  # noqa: BLE001 - raised after the files are closed
+                failure = e
+        self._progress.close()
+        if self.dropped_steps:
+            warnings.warn(
+                f"{len(self.dropped_steps)} probe step(s) were skipped because {self.max_pending} earlier ones were "
+                f"still being measured (when_full='drop'): steps {self.dropped_steps[:10]}"
+                f"{' ...' if len(self.dropped_steps) > 10 else ''}. Probe less often, measure less, or use "
+                "when_full='block'", UserWarning, stacklevel=2)
         if self._run is not None:
-            self._run.close(probe_steps=self._n_probe_steps)
+            self._run.close(probe_steps=self._n_probe_steps, probe_timing=self.timing)
             self._run = None
         for s in self.sinks:
             s.close()
         self.sinks = []
+        if failure is not None:
+            raise failure
 
     def _check_open(self, what):
         if self._closed:
@@ -399,9 +441,42 @@ class Probes:
         """The long table: one dict per (step, layer, measure) with :data:`COLUMNS` keys.
 
         ``pandas.DataFrame(probes.results)`` gives a data frame. Error rows have ``value`` None
-        and the message in ``error``. Empty on ranks other than 0.
+        and the message in ``error``. Empty on ranks other than 0. In background mode, reading
+        it waits until the probe steps taken so far are measured.
         """
+        if self._worker is not None:
+            self._worker.drain()
+            if not self._closed:
+                self._worker.check()
         return list(self._rows)
+
+    @property
+    def timing(self) -> dict:
+        """Where probe time went, in seconds (also written to the run manifest as ``probe_timing``).
+
+        ``probe_steps``; ``training_seconds``: wall time from the first :meth:`step` call until now
+        (or :meth:`close`); ``probe_seconds``: time the training thread spent in probe steps
+        (capture, waiting for a full queue, and the measurements themselves when
+        ``background=False``); ``probe_share``: their ratio; ``capture_seconds``,
+        ``measure_seconds`` (in the worker, in background mode), ``blocked_seconds`` (waiting
+        for the worker) and ``dropped_steps``; ``steps``: per probe step
+        ``{step, capture_seconds, measure_seconds}``.
+        """
+        steps = [dict(t) for t in self._steps_timing]
+        end = self._closed_at if self._closed and self._closed_at is not None else time.perf_counter()
+        training = 0.0 if self._first_step_at is None else end - self._first_step_at
+        return {
+            "mode": "background" if self._worker is not None else "synchronous",
+            "probe_steps": self._n_probe_steps,
+            "training_seconds": round(training, 6),
+            "probe_seconds": round(self.probe_seconds, 6),
+            "probe_share": round(self.probe_seconds / training, 6) if training > 0 else None,
+            "capture_seconds": round(sum(t["capture_seconds"] for t in steps), 6),
+            "measure_seconds": round(sum(t["measure_seconds"] or 0.0 for t in steps), 6),
+            "blocked_seconds": round(self._worker.blocked_seconds if self._worker is not None else 0.0, 6),
+            "dropped_steps": len(self.dropped_steps),
+            "steps": steps,
+        }
 
     def _manifest(self) -> dict:
         m = unwrap(self.model)
@@ -455,31 +530,59 @@ class Probes:
     def step(self, step: int, labels=None) -> bool:
         """Probe if ``step`` is a probe step (a no-op otherwise); returns whether it probed.
 
-        The rows go to :attr:`results`, the run directory and the sinks (on rank 0).
+        The training thread runs the capture (the forward pass over the probe set, or the tapped
+        outputs); in background mode (the default) the measurements run in a worker thread and
+        the rows reach :attr:`results`, the run directory and the sinks (on rank 0) in step order
+        as they are done; with ``background=False`` they are measured before this returns.
         """
         self._check_open(f"probe step {step}")
+        self._check_worker()
         step = _step_of(step)
+        t0 = time.perf_counter()
+        if self._first_step_at is None:
+            self._first_step_at = t0
         if not self.schedule(step):
             return False
-        t0 = time.perf_counter()
         if self.mode == "tap":
             reps, streams, capture_errors = self._take_tapped(step, labels)
         else:
             if labels is not None:
                 raise ValueError("labels= is for tap mode; in probe mode they come with probe_data")
             reps, streams, capture_errors = self._capture()
-        rows = self._measure(step, reps, streams, capture_errors) if self._rank == 0 else []
         self._n_probe_steps += 1
+        timing = {"step": step, "capture_seconds": round(time.perf_counter() - t0, 6), "measure_seconds": None}
+        self._steps_timing.append(timing)
         if self._rank == 0:
-            self._rows.extend(rows)
-            if self._run is not None:
-                self._run.append(rows)
-                if self.snapshot_every and (self._n_probe_steps - 1) % int(self.snapshot_every) == 0:
-                    self._run.save_snapshot(step, {n: z for n, z in reps.items() if z is not None})
-            for s in self.sinks:
-                s.write(rows)
+            job = _Job(self, step, reps, streams, capture_errors, timing)
+            if self._worker is None:
+                job.deliver(job.compute_within_budget())
+            elif not self._worker.submit(job.compute_within_budget, job.deliver, job.on_error):
+                self._drop(step, timing)
         self.probe_seconds += time.perf_counter() - t0
         return True
+
+    def _drop(self, step, timing):
+        timing["dropped"] = True
+        if not self.dropped_steps:
+            warnings.warn(
+                f"probe step {step} is skipped: {self.max_pending} earlier probe steps are still being measured "
+                "(when_full='drop'); later skips are counted and reported when the probes close",
+                UserWarning, stacklevel=3)
+        self.dropped_steps.append(step)
+
+    def _check_worker(self):
+        if self._worker is not None:
+            self._worker.check()
+
+    def _deliver(self, rows, step=None, reps=None):
+        """Rows to results, run directory and sinks (the worker thread in background mode)."""
+        self._rows.extend(rows)
+        if self._run is not None:
+            self._run.append(rows)
+            if reps is not None and self.snapshot_every and (step[1] - 1) % int(self.snapshot_every) == 0:
+                self._run.save_snapshot(step[0], {n: z.cpu() for n, z in reps.items() if z is not None})
+        for s in self.sinks:
+            s.write(rows)
 
     def log(self, step: int, *, layer: str = "model", units: str = "unitless", **values) -> list[dict]:
         """Record scalars of your own (accuracy, loss, ...) next to the probe rows.
@@ -508,12 +611,12 @@ class Probes:
             row.update(step=step, layer=str(layer), measure=name, method="logged", value=float(v), units=units)
             rows.append(row)
         self._check_open(f"log step {step}")
+        self._check_worker()
         if self._rank == 0:
-            self._rows.extend(rows)
-            if self._run is not None:
-                self._run.append(rows)
-            for s in self.sinks:
-                s.write(rows)
+            if self._worker is not None:  # after the probe rows already queued, in order
+                self._worker.submit(lambda: rows, self._deliver, _raise, force=True)
+            else:
+                self._deliver(rows)
         return rows
 
     def _capture(self):
@@ -561,16 +664,109 @@ class Probes:
             self._open_captures.remove(cap)
         self._tapped = (step, cap)
 
-    def _measure(self, step, reps, states, errors):
-        labels = None if self._labels is None else self._labels.cpu().numpy()
+
+
+class _Job:
+    """The measurement of one probe step: what was captured, computed into rows and delivered."""
+
+    def __init__(self, probes, step, reps, states, errors, timing):
+        self.probes, self.step, self.reps, self.states, self.errors = probes, step, reps, states, errors
+        self.timing = timing
+        self.index = probes._n_probe_steps  # 1 for the first probe step (snapshots every k-th)
+        labels = probes._labels  # the labels of this step (tap mode sets them per step)
+        self.labels = None if labels is None else labels.cpu().numpy()
+
+    def compute(self) -> list[dict]:
+        p, t0 = self.probes, time.perf_counter()
         rows = []
-        for name in self.layers:
-            z = reps.get(name)
+        for name in p.layers:
+            z = self.reps.get(name)
             rows += evaluate(
-                self.measures, z if z is not None and z.ndim == 2 and z.shape[0] else None, step=step, layer=name,
-                labels=labels, inputs=self._inputs, states=states[name], errors=errors[name], strict=self.strict,
+                p.measures, z if z is not None and z.ndim == 2 and z.shape[0] else None, step=self.step,
+                layer=name, labels=self.labels, inputs=p._inputs, states=self.states[name],
+                errors=self.errors[name], strict=p.strict,
             )
+        self.timing["measure_seconds"] = round(time.perf_counter() - t0, 6)
         return rows
+
+    def compute_within_budget(self) -> list[dict]:
+        """:meth:`compute` within the thread budget of the mode (see ``Probes(threads=)``)."""
+        import numba
+
+        from ._threads import thread_budget
+
+        p = self.probes
+        numba_threads = p.threads or (1 if p.background else numba.config.NUMBA_NUM_THREADS)
+        with thread_budget(numba_threads, blas=p.threads or 1):
+            return self.compute()
+
+    def on_error(self, e):
+        """Error rows for every layer and measure (an unexpected failure in the worker)."""
+        if self.probes.strict:
+            raise e
+        from .measures import _error_text
+
+        rows = []
+        for name in self.probes.layers:
+            base = dict.fromkeys(COLUMNS)
+            base.update(step=self.step, layer=name)
+            rows += [dict(base, measure=m.name, method=m.method, units=m.units, error=_error_text(e))
+                     for m in self.probes.measures]
+        return rows
+
+    def deliver(self, rows):
+        self.probes._deliver(rows, (self.step, self.index), self.reps)
+        self.probes._progress.update(self.probes, self.timing)
+
+
+def _raise(e):
+    raise e
+
+
+class _Progress:
+    """Signs of life: probe steps that take over a second are shown (tqdm on a terminal, lines in logs).
+
+    ``enabled=None`` shows them only once a probe step took longer than :attr:`SLOW` seconds;
+    ``True`` shows every probe step; ``False`` nothing. Log files get at most a line every
+    :attr:`LOG_EVERY` seconds.
+    """
+
+    SLOW = 1.0
+    LOG_EVERY = 30.0
+
+    def __init__(self, enabled=None):
+        self.enabled = enabled
+        self._bar = None
+        self._last_line = None
+
+    def update(self, probes, timing):
+        if self.enabled is False:
+            return
+        seconds = (timing["capture_seconds"] or 0.0) + (timing["measure_seconds"] or 0.0)
+        if self.enabled is None and seconds <= self.SLOW and self._bar is None and self._last_line is None:
+            return
+        t = probes.timing
+        share = "" if t["probe_share"] is None else f", probes {100 * t['probe_share']:.1f}% of training time"
+        text = f"probe step {timing['step']}: {seconds:.1f} s ({len(probes.layers)} layers x {len(probes.measures)} measures){share}"
+        import sys
+
+        if hasattr(sys.stderr, "isatty") and sys.stderr.isatty():
+            if self._bar is None:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(desc="infomeasure probes", unit="probe step", file=sys.stderr, leave=False)
+            self._bar.set_postfix_str(text, refresh=False)
+            self._bar.update(1)
+            return
+        now = time.monotonic()
+        if self._last_line is None or now - self._last_line >= self.LOG_EVERY or self.enabled:
+            self._last_line = now
+            print(f"infomeasure: {text}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def _step_of(step) -> int:

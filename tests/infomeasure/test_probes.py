@@ -181,13 +181,13 @@ def test_capture_is_a_copy_before_inplace_ops():
     x = torch.randn(40, 4)
     seen = {}
     rec = SampleMeasure("rankme", name="keep")
-    rec.compute = lambda Z, y=None, spectrum=None: seen.setdefault("z", Z.clone()) is not None and 1.0
+    rec.compute = lambda Z, y=None, spectrum=None: seen.setdefault("z", np.array(Z, copy=True)) is not None and 1.0
     with Probes(model, layers=["0"], measures=[rec], every=1, probe_data=x) as probes:
         probes.step(0)
     with torch.no_grad():
         expected = model[0](x)
     assert (expected < 0).any()  # the in-place ReLU would have zeroed these
-    assert torch.equal(seen["z"], expected)
+    assert np.array_equal(seen["z"], expected.numpy())  # built-in measures get NumPy copies of CPU activations
 
 
 def test_compiled_and_wrapped_models_are_unwrapped():
@@ -469,9 +469,19 @@ def test_failing_measure_is_an_error_row_and_strict_raises(tmp_path):
     assert all(r["value"] is None and r["error"] == "ArithmeticError: the measure failed" for r in errs)
     assert all(math.isfinite(r["value"]) for r in rows if r["measure"] == "rankme")
     assert [r["error"] for r in read_metrics(tmp_path) if r["measure"] == "exploding"] == [errs[0]["error"]] * 3
-    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True)
+    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True, background=False)
     with pytest.raises(ArithmeticError):
         strict.step(0)
+    assert no_hooks(model)
+    # in background mode the measure's exception is raised in the training thread: at the first
+    # step/log after the worker met it, or when results are read (they wait for the worker)
+    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True)
+    strict.step(0)
+    with pytest.raises(ArithmeticError):
+        strict.results
+    strict.step(1)
+    with pytest.raises(ArithmeticError):
+        strict.close()
     assert no_hooks(model)
     # a streaming measure that cannot use the output (2-D, not attention maps) is an error row too
     with Probes(model, layers="1", measures=["attention_entropy"], every=1, probe_data=px) as p2:
