@@ -56,6 +56,9 @@ class DemoResult:
         ``run name -> {(layer, measure): value at the last step}``, accuracies under layer ``"model"``.
     seconds : float
         Wall time of the whole demo.
+    probe_timing : dict
+        ``run name ->`` :attr:`infomeasure.Probes.timing` of that run (without the per-step list):
+        how much of the training thread's time the probes took.
     """
 
     output: str
@@ -63,6 +66,7 @@ class DemoResult:
     runs: dict = field(default_factory=dict)
     final: dict = field(default_factory=dict)
     seconds: float = 0.0
+    probe_timing: dict = field(default_factory=dict)
 
     def ratio(self, measure="dsmi", layer="hidden2") -> float:
         """Last value of ``measure`` on ``layer`` in the true-label run over the shuffled-label run."""
@@ -178,7 +182,8 @@ def _train_run(name, labels, data, out_dir, *, steps, seed, batch_size, lr, per_
     for r in rows:
         if r["value"] is not None and r["step"] == steps:
             final[(r["layer"], r["measure"])] = r["value"]
-    return rows, final
+    timing = {k: v for k, v in probes.timing.items() if k != "steps"}
+    return rows, final, timing
 
 
 def _table_rows(layer="hidden2"):
@@ -250,15 +255,20 @@ def _train_runs(data, output, *, steps, seed, progress):
     ytr = data[1]
     shuffled = np.random.default_rng(seed + 1).permutation(ytr)
     bar = _progress_bar(2 * steps) if progress else None
-    finals, notes = {}, []
+    finals, notes, timings = {}, [], {}
     threads = torch.get_num_threads()
+    # One intra-op thread: a 64-256-256-10 MLP on batches of 128 gains little from a second one
+    # (3,000 steps: 3.2 s with 2 threads, 4.7 s with 1 on an idle 2-core machine), and a second
+    # thread stalls whenever another process holds a core (16.6 s against 4.4 s beside one busy
+    # process). Values stay within the spread between machines (tests/infomeasure/test_demo.py).
+    torch.set_num_threads(1)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for name, labels in zip(RUNS, (ytr, shuffled)):
                 if bar is not None:
                     bar.set_description(name)
-                _, finals[name] = _train_run(
+                _, finals[name], timings[name] = _train_run(
                     name, labels, data, output, steps=steps, seed=seed, batch_size=128, lr=1e-3,
                     per_decade=6, bar=bar,
                 )
@@ -270,7 +280,7 @@ def _train_runs(data, output, *, steps, seed, progress):
         msg = str(w.message)
         if issubclass(w.category, UserWarning) and msg not in notes:
             notes.append(msg)
-    return finals, notes
+    return finals, notes, timings
 
 
 def _parameters(data, steps, seed) -> dict:
@@ -314,6 +324,15 @@ def _print_summary(result, steps) -> None:
     if all(v is not None and math.isfinite(v) for v in d) and d[1] > 0:
         print(f"\nDSMI with the true held-out labels (last hidden layer): {d[0]:.2f} nats after training on "
               f"true labels, {d[1]:.2f} after memorising shuffled ones ({d[0] / d[1]:.1f}x).")
+    t = result.probe_timing
+    if t:
+        parts = [f"{name} {t[name]['probe_seconds']:.1f} s of {t[name]['training_seconds']:.1f} s" for name in RUNS if name in t]
+        spent = sum(t[n]["probe_seconds"] for n in t)
+        total = sum(t[n]["training_seconds"] for n in t)
+        steps_n = max(t[n]["probe_steps"] for n in t)
+        where = "a background thread" if next(iter(t.values()))["mode"] == "background" else "the training thread"
+        print(f"\nprobes: {steps_n} probe steps per run took {100 * spent / total:.1f}% of the training time "
+              f"({', '.join(parts)}; measures computed in {where})")
     print(f"\nrun directories: {result.runs['true-labels']}, {result.runs['shuffled-labels']}")
     print(f"report: {result.report}")
 
@@ -373,10 +392,10 @@ def demo(output="infomeasure-demo", *, seed=0, quick=False, steps=None, progress
     steps, seed = _check_arguments(steps, seed, quick)
     output = _fresh_output(output)
     data = _data(seed, n_probe=500)
-    finals, notes = _train_runs(data, output, steps=steps, seed=seed, progress=progress)
+    finals, notes, timings = _train_runs(data, output, steps=steps, seed=seed, progress=progress)
     path = _write_report(output, _parameters(data, steps, seed), notes, steps=steps)
     result = DemoResult(output=output, report=path, runs={n: os.path.join(output, n) for n in RUNS},
-                        final=finals, seconds=time.perf_counter() - t0)
+                        final=finals, seconds=time.perf_counter() - t0, probe_timing=timings)
     if verbose:
         _print_summary(result, steps)
     return result

@@ -33,8 +33,7 @@ from estimators.validation import check_flag as _flag
 from estimators.validation import check_positive_int as _positive_int
 
 from . import _ddp
-from ._capture import Capture, frozen_state, unwrap
-from ._capture import batch_axis, select_output
+from ._capture import Capture, batch_axis, frozen_state, select_output, unwrap
 
 # Implemented beside the hooks that use them, documented and imported here.
 batch_axis.__module__ = select_output.__module__ = __name__
@@ -253,6 +252,28 @@ class Probes:
         ``run_dir`` may already hold a run only with ``resume=True`` (a restarted job): rows are then
         appended after the existing ones and the earlier manifest is kept (see
         :class:`infomeasure.run_dir.RunDir`). Without it an existing run is refused, never replaced.
+    background : bool or "auto", default "auto"
+        ``True``: the training thread only captures; a worker thread computes the measures and
+        writes the rows, in step order, while training goes on. ``False``: measured in the
+        training thread, in :meth:`step`. ``"auto"``: background when a core is free for the
+        worker (the model is on an accelerator, or torch uses fewer threads than there are
+        cores), else synchronous, which is faster when torch's threads hold every core (see Notes).
+    max_pending : int, default 2
+        Background mode: probe steps captured and not yet measured, at most (bounds the memory
+        held: each holds its layers' activations).
+    when_full : {"block", "drop"}, default "block"
+        Background mode, ``max_pending`` reached: wait for the worker, or skip the probe step
+        (one warning, the count at :meth:`close` and in ``timing["dropped_steps"]``).
+    threads : int, optional
+        Threads for the measurements (numba kernels, SciPy kd-trees and BLAS). Default: one in
+        background mode; in synchronous mode numba's thread count and one BLAS thread. In
+        background mode, while the worker measures, torch's intra-op thread count is lowered by
+        this many (to at least 1) so that the worker has its cores, and restored at the first
+        :meth:`step` after it is done.
+    progress : bool, optional
+        Show probe steps as they are measured: ``None`` (default) once a probe step takes over a
+        second, ``True`` always, ``False`` never (a tqdm bar on a terminal, a line at most every
+        30 s in logs).
 
     Notes
     -----
@@ -262,6 +283,18 @@ class Probes:
     its batch axis: the axis the module declares (``batch_first``), else the only axis whose length
     is the probe batch size (with a warning, once per layer). An output with no such axis, or with several and none of them axis 0,
     gives an error row that says to pass ``output=`` (a function returning a batch-first tensor).
+
+    **What probes cost, and what they change.** The training thread pays for the capture (a
+    no-grad forward pass over ``probe_data``); the measurements run in the worker thread or, in
+    synchronous mode, in :meth:`step`. They run within a thread budget (``threads``): numba's
+    thread count for the measuring thread (``numba.set_num_threads`` is per thread) and, while a
+    measurement runs, the process's BLAS thread limit (``threadpoolctl``); both come back to their
+    earlier values afterwards, and torch's settings are never touched. Without it, OpenBLAS and
+    numba start pools beside torch's threads and keep them spinning after each call, which slowed
+    the training steps after a probe step by 60% on 2 cores. :attr:`timing` (and the run
+    manifest's ``probe_timing``) says how long each probe step took and the probes' share of the
+    training time; results are read after :meth:`close` or through :attr:`results`, which waits for
+    the worker.
 
     **One run, one object.** A closed ``Probes`` (its ``with`` block ended, or :meth:`close` was
     called) refuses further :meth:`step` and :meth:`log` calls with a ``RuntimeError`` instead of
@@ -290,7 +323,7 @@ class Probes:
         mode="probe",
         tap_samples=256,
         resume=False,
-        background=True,
+        background="auto",
         max_pending=2,
         when_full="block",
         threads=None,
@@ -330,7 +363,7 @@ class Probes:
         self._run = None
         self._closed = False
         self._axis_notes: set = set()
-        self.background = _flag(background, "background")
+        self.background = _background(background, model)
         self.max_pending = _positive_int(max_pending, "max_pending")
         if when_full not in ("block", "drop"):
             raise ValueError(f"when_full must be 'block' (wait for the worker) or 'drop' (skip the probe step); got {when_full!r}")
@@ -352,6 +385,9 @@ class Probes:
             from ._worker import Worker
 
             self._worker = Worker(self.max_pending, self.when_full)
+        from ._threads import CoreShare
+
+        self._share = CoreShare(self.threads or 1, blas=self.threads or 1)
 
     def _setup_probe_data(self, probe_data, batch_size, shard):
         """This rank's probe batches and labels, and the flattened inputs for ``mi_inputs``."""
@@ -407,6 +443,7 @@ class Probes:
         failure = None
         if self._worker is not None:
             self._worker.close()  # measures and delivers every pending probe step first
+            self._share.reclaim()
             try:
                 self._worker.check()
             except Exception as e:  # noqa: BLE001 - raised after the files are closed
@@ -531,7 +568,7 @@ class Probes:
         """Probe if ``step`` is a probe step (a no-op otherwise); returns whether it probed.
 
         The training thread runs the capture (the forward pass over the probe set, or the tapped
-        outputs); in background mode (the default) the measurements run in a worker thread and
+        outputs); in background mode (see ``Probes(background=)``) the measurements run in a worker thread and
         the rows reach :attr:`results`, the run directory and the sinks (on rank 0) in step order
         as they are done; with ``background=False`` they are measured before this returns.
         """
@@ -556,7 +593,9 @@ class Probes:
             job = _Job(self, step, reps, streams, capture_errors, timing)
             if self._worker is None:
                 job.deliver(job.compute_within_budget())
-            elif not self._worker.submit(job.compute_within_budget, job.deliver, job.on_error):
+            elif self._worker.submit(job.compute_within_budget, job.deliver, job.on_error):
+                self._share.lend()
+            else:
                 self._drop(step, timing)
         self.probe_seconds += time.perf_counter() - t0
         return True
@@ -572,6 +611,8 @@ class Probes:
 
     def _check_worker(self):
         if self._worker is not None:
+            if self._share.lending and not self._worker.pending:
+                self._share.reclaim()
             self._worker.check()
 
     def _deliver(self, rows, step=None, reps=None):
@@ -696,8 +737,10 @@ class _Job:
         from ._threads import thread_budget
 
         p = self.probes
-        numba_threads = p.threads or (1 if p.background else numba.config.NUMBA_NUM_THREADS)
-        with thread_budget(numba_threads, blas=p.threads or 1):
+        if p.background:  # BLAS is limited by the training thread (CoreShare.lend)
+            with thread_budget(p.threads or 1):
+                return self.compute()
+        with thread_budget(p.threads or numba.config.NUMBA_NUM_THREADS, blas=p.threads or 1):
             return self.compute()
 
     def on_error(self, e):
@@ -767,6 +810,33 @@ class _Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _available_cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _background(background, model) -> bool:
+    """Resolve ``background``: ``"auto"`` measures in a worker thread only where a core is free for it.
+
+    A core is free when the model is on an accelerator or when torch uses fewer intra-op threads
+    than the process has cores. Otherwise a worker would share the cores of torch's threads, and
+    each of torch's parallel regions waits for the thread it displaced: on 2 cores with 2 torch
+    threads (MLP 784-256-128-10, probes every 50 steps) the worker made the training loop 1.2x
+    (RankMe + VNE) to 1.8x (kNN MI) slower than measuring in the training thread did
+    (``benchmarks/bench_probes.py``).
+    """
+    if background == "auto":
+        import torch
+
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        return device.type != "cpu" or torch.get_num_threads() < _available_cores()
+    return _flag(background, "background")
 
 
 def _step_of(step) -> int:

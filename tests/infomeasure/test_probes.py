@@ -475,10 +475,10 @@ def test_failing_measure_is_an_error_row_and_strict_raises(tmp_path):
     assert no_hooks(model)
     # in background mode the measure's exception is raised in the training thread: at the first
     # step/log after the worker met it, or when results are read (they wait for the worker)
-    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True)
+    strict = Probes(model, layers="1", measures=[Exploding()], every=1, probe_data=px, strict=True, background=True)
     strict.step(0)
     with pytest.raises(ArithmeticError):
-        strict.results
+        _ = strict.results
     strict.step(1)
     with pytest.raises(ArithmeticError):
         strict.close()
