@@ -11,7 +11,9 @@ CUDA wall time (after one warm-up call). Cases:
 * spectra: RankMe, von Neumann entropy, matrix entropy, alpha-ReQ on a 200 x 20,000
   float32 matrix (dual Gram on the device), and a 4,096 x 16,384 one (GPU only);
 * diffusion spectral entropy and DSMI at N = 2,000 (the eigensolver on the device);
-* neural MI (MINE, InfoNCE) trained on the device, 3 pairs with rho = 0.6 (truth 0.669).
+* neural MI (MINE, InfoNCE) trained on the device, 3 pairs with rho = 0.6 (truth 0.669);
+* probes on a CUDA MLP: RankMe, VNE and DSMI values against the same model on the CPU
+  (rel. 1e-6), and the training overhead at every = 50.
 
 It exits non-zero if a CPU/CUDA difference exceeds its tolerance. Nothing here is
 part of the test suite (CI has no GPU).
@@ -111,8 +113,56 @@ def main() -> int:
         if not ok:
             failures.append(name)
         print(f"{name + ' on cuda, 3 pairs rho=0.6':42s} {v:.4f} (truth {truth:.4f}, {100 * rel:.1f}% off)  {s:.2f} s  {'ok' if ok else 'FAIL'}")
+    _probes_on_the_device(torch, dev, compare)
     print("FAILED: " + ", ".join(failures) if failures else "all CUDA checks passed")
     return 1 if failures else 0
+
+
+def _probes_on_the_device(torch, dev, compare):
+    """Probes on a CUDA model: values against the same model on the CPU, and the training overhead."""
+    from infomeasure import Probes
+
+    def mlp(device):
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(784, 2048), torch.nn.ReLU(), torch.nn.Linear(2048, 2048),
+                                   torch.nn.ReLU(), torch.nn.Linear(2048, 10)).to(device)
+
+    g = torch.Generator().manual_seed(1)
+    xp = torch.randn(1000, 784, generator=g)
+    yp = xp[:, :10].argmax(1)
+    measures = ["rankme", "von_neumann_entropy", "dsmi"]
+    rows = {}
+    for device in ("cpu", dev):
+        with Probes(mlp(device), ["1", "3"], measures, every=1, probe_data=(xp.to(device), yp.to(device))) as p:
+            p.step(0)
+        rows[str(device)] = p.results
+    for a, b in zip(rows["cpu"], rows[str(dev)]):
+        compare(f"probe {a['measure']} layer {a['layer']} (rel.)", 1.0, b["value"] / a["value"], 0.0, 1e-6)
+
+    def loop(steps, probes=None):
+        model = mlp(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        p = Probes(model, ["1", "3"], measures, every=50, probe_data=(xp.to(dev), yp.to(dev))) if probes else None
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for step in range(steps):
+            x = torch.randn(256, 784, device=dev)
+            loss = torch.nn.functional.cross_entropy(model(x), x[:, :10].argmax(1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if p is not None:
+                p.step(step)
+        if p is not None:
+            p.close()
+        torch.cuda.synchronize()
+        return time.perf_counter() - t, (p.timing if p is not None else None)
+
+    loop(100, True)  # warm-up
+    plain, _ = loop(1000)
+    probed, timing = loop(1000, True)
+    print(f"{'probes every 50 on cuda (rankme, vne, dsmi)':42s} plain {plain:.2f} s, probed {probed:.2f} s, "
+          f"ratio {probed / plain:.3f}, mode {timing['mode']}, probe share {100 * timing['probe_share']:.1f}%")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ through the unwrapped module (no DDP, no ``torch.compile`` wrapper) in eval mode
 exist only during that pass; the train/eval mode of every submodule and the global RNG states are
 restored afterwards, so the training run is the same with or without probes (apart from the time).
 Captured outputs are selected (``output=``), detached, reduced to ``(n_samples, n_features)``
-(``reduce=``) and copied to the CPU batch by batch, within a per-layer memory budget.
+(``reduce=``) and copied as float32 on their device batch by batch, within a per-layer memory
+budget. The measures then run in the training thread or in a background worker thread
+(``background=``), within a thread budget that does not fight torch's threads (see
+:class:`Probes`, Notes); :attr:`Probes.timing` says what the probes cost.
 """
 
 from __future__ import annotations
@@ -289,9 +292,12 @@ class Probes:
     synchronous mode, in :meth:`step`. They run within a thread budget (``threads``): numba's
     thread count for the measuring thread (``numba.set_num_threads`` is per thread) and, while a
     measurement runs, the process's BLAS thread limit (``threadpoolctl``); both come back to their
-    earlier values afterwards, and torch's settings are never touched. Without it, OpenBLAS and
-    numba start pools beside torch's threads and keep them spinning after each call, which slowed
-    the training steps after a probe step by 60% on 2 cores. :attr:`timing` (and the run
+    earlier values afterwards. Without it, OpenBLAS and numba start pools beside torch's threads
+    and keep them spinning after each call, which slowed the training steps after a probe step by
+    60% on 2 cores. Synchronous probes never change torch's settings; in background mode the
+    training thread lends the worker a core while it measures (torch's intra-op threads minus
+    ``threads``, restored at the first :meth:`step` after), so the last bits of a training run
+    can differ from one without probes. :attr:`timing` (and the run
     manifest's ``probe_timing``) says how long each probe step took and the probes' share of the
     training time; results are read after :meth:`close` or through :attr:`results`, which waits for
     the worker.
