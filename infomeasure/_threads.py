@@ -30,7 +30,7 @@ import threading
 __all__ = ["CoreShare", "thread_budget"]
 
 _lock = threading.Lock()
-_blas = {"active": [], "limiter": None}
+_blas = {"active": [], "limiter": None, "controller": None}
 
 
 def _blas_limit():
@@ -46,7 +46,10 @@ def _blas_limit():
         _blas["limiter"].restore_original_limits()
         _blas["limiter"] = None
     if active:
-        _blas["limiter"] = ThreadpoolController().limit(limits=min(active), user_api="blas")
+        # one scan of the loaded libraries per process (a scan reads files: 1.5 ms per probe step)
+        if _blas["controller"] is None:
+            _blas["controller"] = ThreadpoolController()
+        _blas["limiter"] = _blas["controller"].limit(limits=min(active), user_api="blas")
     # OpenBLAS can set the OpenMP thread count that torch reads as its own (seen with torch 2.13
     # and SciPy's OpenBLAS): torch's intra-op threads stay what they were.
     if torch_threads is not None and torch.get_num_threads() != torch_threads:
