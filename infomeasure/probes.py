@@ -493,6 +493,14 @@ class Probes:
                 self._worker.check()
         return list(self._rows)
 
+    def _training_seconds(self) -> float:
+        end = self._closed_at if self._closed and self._closed_at is not None else time.perf_counter()
+        return 0.0 if self._first_step_at is None else end - self._first_step_at
+
+    def _share_of_training(self):
+        training = self._training_seconds()
+        return self.probe_seconds / training if training > 0 else None
+
     @property
     def timing(self) -> dict:
         """Where probe time went, in seconds (also written to the run manifest as ``probe_timing``).
@@ -506,8 +514,7 @@ class Probes:
         ``{step, capture_seconds, measure_seconds}``.
         """
         steps = [dict(t) for t in self._steps_timing]
-        end = self._closed_at if self._closed and self._closed_at is not None else time.perf_counter()
-        training = 0.0 if self._first_step_at is None else end - self._first_step_at
+        training = self._training_seconds()
         return {
             "mode": "background" if self._worker is not None else "synchronous",
             "probe_steps": self._n_probe_steps,
@@ -750,7 +757,10 @@ class _Job:
             return self.compute()
 
     def on_error(self, e):
-        """Error rows for every layer and measure (an unexpected failure in the worker)."""
+        """Error rows for every layer and measure (an unexpected failure in the worker).
+
+        Built here rather than by :func:`evaluate`, which may be what failed.
+        """
         if self.probes.strict:
             raise e
         from .measures import _error_text
@@ -794,8 +804,8 @@ class _Progress:
         seconds = (timing["capture_seconds"] or 0.0) + (timing["measure_seconds"] or 0.0)
         if self.enabled is None and seconds <= self.SLOW and self._bar is None and self._last_line is None:
             return
-        t = probes.timing
-        share = "" if t["probe_share"] is None else f", probes {100 * t['probe_share']:.1f}% of training time"
+        share = probes._share_of_training()
+        share = "" if share is None else f", probes {100 * share:.1f}% of training time"
         text = f"probe step {timing['step']}: {seconds:.1f} s ({len(probes.layers)} layers x {len(probes.measures)} measures){share}"
         import sys
 
