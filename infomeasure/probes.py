@@ -483,15 +483,18 @@ class Probes:
     def results(self) -> list[dict]:
         """The long table: one dict per (step, layer, measure) with :data:`COLUMNS` keys.
 
-        ``pandas.DataFrame(probes.results)`` gives a data frame. Error rows have ``value`` None
-        and the message in ``error``. Empty on ranks other than 0. In background mode, reading
-        it waits until the probe steps taken so far are measured.
+        A copy: a ``list`` of dicts with one method more, ``probes.results.to_pandas()``, which
+        gives a ``pandas.DataFrame`` (pandas is imported then). Error rows have ``value`` None and
+        the message in ``error``. Empty on ranks other than 0. In background mode, reading it
+        waits until the probe steps taken so far are measured.
         """
+        from ._table import ResultRows
+
         if self._worker is not None:
             self._worker.drain()
             if not self._closed:
                 self._worker.check()
-        return list(self._rows)
+        return ResultRows(self._rows)
 
     def _training_seconds(self) -> float:
         end = self._closed_at if self._closed and self._closed_at is not None else time.perf_counter()
