@@ -26,6 +26,7 @@ import numpy as np
 
 from estimators.validation import to_numpy, unmasked
 
+from ._table import ResultRows
 from .measures import InputsMI, SpectralMeasure, evaluate, get_measure, reduce_rows
 
 __all__ = ["DEFAULT_MEASURES", "analyze", "analyze_series", "reduce_array"]
@@ -191,7 +192,8 @@ def analyze(
     list of dict
         Rows with the keys of :data:`infomeasure.sinks.COLUMNS`, ordered by step, layer, measure.
         A measure that fails (or returns a non-finite value) gives an error row: ``value`` None
-        and ``"ExcType: message"`` in ``error``.
+        and ``"ExcType: message"`` in ``error``. The list's ``to_pandas()`` gives a
+        ``pandas.DataFrame`` (it needs pandas: ``pip install pandas``).
 
     Raises
     ------
@@ -211,7 +213,7 @@ def analyze(
             cat = getattr(builtins, category, None)
             cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
             warnings.warn(f"{where}, {'/'.join(m.name for m in job[4])}: {message}", cat, stacklevel=2)
-    return _in_order(jobs, [rows for rows, _ in results], ms)
+    return ResultRows(_in_order(jobs, [rows for rows, _ in results], ms))
 
 
 def _as_labels(labels):
@@ -330,6 +332,13 @@ def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> li
     step : int, optional
         The ``step`` column (``None`` by default).
 
+    Returns
+    -------
+    list of dict
+        Two rows per series; the list's ``to_pandas()`` gives a ``pandas.DataFrame``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from infomeasure.analysis import analyze_series
     >>> t = np.arange(2000)
@@ -360,4 +369,4 @@ def analyze_series(series, *, order=3, delay=1, weighted=False, step=None) -> li
                          "method": "weighted_" + measure if weighted else measure, "value": float(v),
                          "n_samples": n, "n_features": 1, "units": "unitless", "error": None,
                          "order": int(order), "delay": int(delay)})
-    return rows
+    return ResultRows(rows)

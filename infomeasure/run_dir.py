@@ -37,6 +37,7 @@ import warnings
 
 from estimators.validation import check_flag
 
+from ._table import ResultRows
 from .sinks import JSONLSink
 
 __all__ = ["RunDir", "read_manifest", "read_metrics", "versions"]
@@ -262,6 +263,9 @@ def read_metrics(path) -> list[dict]:
     ``step`` is not an integer, ``layer``/``measure`` not strings or ``value`` not a number or
     null. A resumed run can hold a step twice (a job restarted from a checkpoint before its last
     probe step): the later row of the same step, layer, measure and method wins.
+
+    Returns a ``list`` of dicts (as ``Probes.results`` does) whose ``to_pandas()`` gives a
+    ``pandas.DataFrame`` (it needs pandas: ``pip install pandas``).
     """
     file = os.path.join(os.fspath(path), "metrics.jsonl")
     if os.path.exists(file) and not os.path.isfile(file):  # a FIFO or a folder would block or fail oddly
@@ -289,4 +293,4 @@ def read_metrics(path) -> list[dict]:
         warnings.warn(
             f"{file}: skipped {bad} line(s) that are not result rows (first: line {first_bad[0]}, {first_bad[1]})",
             UserWarning, stacklevel=2)
-    return list(rows.values())
+    return ResultRows(rows.values())

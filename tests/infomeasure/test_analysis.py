@@ -157,3 +157,18 @@ def test_mi_inputs_named_in_measures_gets_the_inputs():
     assert row["error"] is None and row["value"] == pytest.approx(mi_ksg(x, t), rel=1e-12)
     with pytest.raises(ValueError, match="need the network inputs: pass inputs="):
         analyze({"fc": t}, ["mi_inputs"])
+
+
+def test_analyze_to_pandas_matches_the_rows(data):
+    pytest.importorskip("pandas")
+    acts, y, _ = data
+    rows = analyze(acts, ["rankme", "mi_labels"], labels=y)
+    df = rows.to_pandas()
+    assert list(df.columns) == COLUMNS and len(df) == 4
+    assert df["value"].tolist() == [r["value"] for r in rows]
+    assert df["step"].isna().all()  # a single checkpoint without step=: the column is empty, not NaN floats
+    assert str(df["step"].dtype) == "Int64"
+    from infomeasure.analysis import analyze_series
+
+    series = analyze_series({"a": np.arange(500.0)}, step=3).to_pandas()
+    assert series["order"].tolist() == [3, 3] and series["step"].tolist() == [3, 3]

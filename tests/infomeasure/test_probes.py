@@ -838,3 +838,44 @@ def test_a_users_streaming_measure_with_a_plain_tensor_state_still_works():
         expected = float(model[0](x).abs().max())
     assert [(r["measure"], r["value"], r["error"]) for r in probes.results] == [("max_abs", pytest.approx(expected), None)]
     assert analyze({"0": model[0](x).detach().numpy()}, [MaxAbs()])[0]["value"] == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------------------------------------
+# the results table as a pandas DataFrame
+# ------------------------------------------------------------------------------------------------
+def test_results_to_pandas_has_the_rows_columns_and_dtypes(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from infomeasure.sinks import COLUMNS
+
+    model = mlp()
+    px, py = data()
+    with Probes(model, layers=["1", "4"], measures=["rankme", "von_neumann_entropy"], every=5, probe_data=(px, py),
+                run_dir=tmp_path / "run", background=False) as probes:
+        for step in range(11):
+            probes.step(step)
+        probes.log(10, accuracy=0.5)
+    rows = probes.results
+    assert isinstance(rows, list) and rows == read_metrics(tmp_path / "run")  # still the list of dicts
+    df = rows.to_pandas()
+    assert list(df.columns) == COLUMNS and len(df) == len(rows) == 3 * 2 * 2 + 1
+    assert {c: str(t) for c, t in df.dtypes.items() if c in ("step", "value", "n_samples", "n_features")} == {
+        "step": "Int64", "value": "float64", "n_samples": "Int64", "n_features": "Int64"}
+    for r, (_, d) in zip(rows, df.iterrows()):
+        assert (d["step"], d["layer"], d["measure"], d["value"]) == (r["step"], r["layer"], r["measure"], r["value"])
+    logged = df[df["method"] == "logged"].iloc[0]
+    assert logged["value"] == 0.5 and pd.isna(logged["n_samples"])  # logged rows have no sample count
+    wide = df[df["layer"] != "model"].pivot(index="step", columns=["layer", "measure"], values="value")
+    assert wide.shape == (3, 4) and wide.loc[5, ("1", "rankme")] == next(
+        r["value"] for r in rows if (r["step"], r["layer"], r["measure"]) == (5, "1", "rankme"))
+    # an empty table still has the columns
+    assert list(type(rows)().to_pandas().columns) == COLUMNS
+
+
+def test_to_pandas_without_pandas_says_how_to_install(monkeypatch):
+    import sys
+
+    from infomeasure._table import ResultRows
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with pytest.raises(ImportError, match=r"pip install pandas"):
+        ResultRows([{"step": 0, "layer": "a", "measure": "m", "value": 1.0}]).to_pandas()

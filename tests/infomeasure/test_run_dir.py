@@ -126,3 +126,14 @@ def test_resuming_a_run_written_before_the_measure_metadata_is_quiet(tmp_path):
     with pytest.warns(UserWarning, match="different measures"):  # a real change still warns
         Probes(_mlp(), ["0", "2"], measures=[("rankme", {"eps": 0.0})], every=1, probe_data=(x, y), run_dir=run,
                resume=True).close()
+
+
+def test_read_metrics_to_pandas_matches_the_rows(tmp_path):
+    pytest.importorskip("pandas")
+    rows = read_metrics(_run(tmp_path, steps=3))
+    assert type(rows) is not list and isinstance(rows, list)  # the list of dicts, with to_pandas()
+    df = rows.to_pandas()
+    assert len(df) == len(rows) == 6
+    assert df["value"].tolist() == [r["value"] for r in rows]
+    assert df[["step", "layer", "measure"]].to_dict("records") == [
+        {"step": r["step"], "layer": r["layer"], "measure": r["measure"]} for r in rows]
