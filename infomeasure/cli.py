@@ -16,7 +16,31 @@ def _cmd_methods(args) -> int:
         for name in reg.names:
             alts = sorted(a for a, t in aliases.items() if t == name)
             print(f"  {name}" + (f"  (aliases: {', '.join(alts)})" if alts else ""))
+    _print_probe_measures()
     return 0
+
+
+def _print_probe_measures() -> None:
+    """The measures of ``Probes(measures=...)`` and ``infomeasure analyze --measures``, with their options."""
+    from .cli_analyze import measure_options
+    from .measures import MEASURES
+
+    print("probe measures (Probes(measures=...), infomeasure analyze --measures NAME[:OPTION=VALUE,...]):")
+    groups: dict = {}  # canonical name -> (measure, aliases)
+    for name, factory in MEASURES.items():
+        m = factory()
+        groups.setdefault(m.name, (m, []))
+        if name != m.name:
+            groups[m.name][1].append(name)
+    width = max(len(n) for n in groups) + 2
+    for name, (m, aliases) in groups.items():
+        needs = "needs labels" if m.needs_labels else "needs inputs" if m.needs_inputs else ""
+        options = measure_options(m)
+        line = f"  {name.ljust(width)}{m.units.ljust(10)}{needs.ljust(14)}"
+        line += "options: " + (", ".join(options) if options else "none") if options is not None else "options: any"
+        if aliases:
+            line += f"  (aliases: {', '.join(sorted(aliases))})"
+        print(line.rstrip())
 
 
 def _cmd_demo(args) -> int:
@@ -38,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"infomeasure {__version__}")
     sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("methods", help="list the estimators and their method names")
+    p = sub.add_parser("methods", help="list the estimators and their method names, and the probe measures "
+                       "with their options")
     p.set_defaults(func=_cmd_methods)
     p = sub.add_parser(
         "demo", help="train an MLP on true and shuffled digit labels with probes, and write a report",

@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import re
 import subprocess
 import sys
 
@@ -132,3 +133,76 @@ def test_report_command_compares_several_run_directories(tmp_path, capsys):
     assert "<td>5 &rarr; <b>7</b></td><td>2 &rarr; <b>4</b></td><td>1.75&times;</td>" in html
     assert run_cli(["report", str(tmp_path / "a"), str(tmp_path / "nope"), "-o", out]) == 2
     assert capsys.readouterr().err.strip().endswith("nope: no such directory")
+
+
+# ------------------------------------------------------------------------------------------------
+# estimator options in --measures, and the measures in `infomeasure methods`
+# ------------------------------------------------------------------------------------------------
+def test_measure_options_reach_the_estimator(files, tmp_path):
+    d, acts, y = files
+    out = tmp_path / "out"
+    assert run_cli(["analyze", d / "acts.npz", "--labels", d / "labels.npy", "-q", "-o", out,
+                    "--measures", "rankme:eps=1e-3, mi_labels:k=5,noise=1e-10,seed=3,metric=euclidean"]) == 0
+    rows = _table(out / "table.csv")
+    assert [(r["layer"], r["measure"]) for r in rows] == [
+        ("h1", "rankme"), ("h1", "mi_labels"), ("h2", "rankme"), ("h2", "mi_labels")]
+    for r in rows:
+        z = acts[r["layer"]]
+        expected = (rankme(z, eps=1e-3) if r["measure"] == "rankme"
+                    else mi_ross(z, y, k=5, noise=1e-10, seed=3, metric="euclidean"))
+        assert float(r["value"]) == pytest.approx(expected, rel=1e-12)
+    # the defaults give other values: the options were used
+    assert float(rows[1]["value"]) != pytest.approx(mi_ross(acts["h1"], y), rel=1e-6)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "&quot;noise&quot;: 1e-10" in html  # the report appendix records the options
+
+
+def test_parse_measures_values_and_errors():
+    from infomeasure.cli_analyze import parse_measures
+
+    assert parse_measures(" rankme , mi_labels:k=5,noise=1e-10, standardize=False,seed=None,metric='euclidean',dsmi") == [
+        "rankme", ("mi_labels", {"k": 5, "noise": 1e-10, "standardize": False, "seed": None, "metric": "euclidean"}),
+        "dsmi"]
+    assert parse_measures("rankme:") == ["rankme"]
+    assert parse_measures("prediction_entropy:normalize=true,base=2") == [
+        ("prediction_entropy", {"normalize": True, "base": 2})]
+    bad = {
+        "k=5": "option 'k=5' must follow its measure and a colon, e.g. NAME:k=5",
+        "rankme,eps=1e-3": "option 'eps=1e-3' must follow its measure and a colon, e.g. rankme:eps=1e-3",
+        "mi_labels:k": "'k' in mi_labels's options is not key=value",
+        "mi_labels:k=": "'k=' in mi_labels's options is not key=value",
+        "mi_labels:k=1,k=2": "option 'k' of mi_labels is given twice",
+        "mi_labels:q=1": "mi_labels has no option 'q'; its options are k, metric, standardize, noise, seed, base",
+        "effective_rank:eps=1": "effective_rank has no option 'eps'; its options are none",
+        "nope:k=1": "unknown measure 'nope'",
+        "rankme,rankme": "'rankme' is given twice",
+        "mi_labels,mi_ross": "'mi_ross' is given twice (as 'mi_labels')",
+        " , ": "names no measure",
+    }
+    for text, message in bad.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse_measures(text)
+
+
+def test_bad_measure_option_gives_one_line_and_exit_2(files, tmp_path, capsys):
+    d = files[0]
+    assert run_cli(["analyze", d / "acts.npz", "--measures", "rankme:epz=1", "-o", tmp_path / "o"]) == 2
+    err = capsys.readouterr().err
+    assert err == "infomeasure analyze: error: --measures: rankme has no option 'epz'; its options are eps\n"
+    assert not (tmp_path / "o").exists()
+
+
+def test_methods_lists_the_probe_measures_with_units_needs_and_options(capsys):
+    from infomeasure.cli import main
+    from infomeasure.measures import MEASURES
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert "mutual_information:" in out  # the estimator registries, as before
+    section = out.split("probe measures (Probes(measures=...), infomeasure analyze --measures NAME[:OPTION=VALUE,...]):\n")[1]
+    lines = {line.split()[0]: line for line in section.splitlines()}
+    assert set(lines) == {MEASURES[n]().name for n in MEASURES}  # every measure once, aliases beside it
+    assert lines["mi_labels"].split()[1:4] == ["nats", "needs", "labels"]
+    assert "options: k, metric, standardize, noise, seed, base" in lines["mi_labels"]
+    assert "(aliases: mi_ross)" in lines["mi_labels"] and "needs inputs" in lines["mi_inputs"]
+    assert lines["rankme"].split() == ["rankme", "unitless", "options:", "eps"]
