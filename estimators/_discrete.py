@@ -10,23 +10,33 @@ the plug-in sums are written, and rounded, in one way.
   :func:`joint_codes` folds several code arrays, both in lexicographic order (the order of
   ``np.unique(..., axis=0)``), so that sums over the counts come in the same order whichever
   way the symbols were coded;
-* :func:`cmi_codes` is the plug-in conditional mutual information of compact codes.
+* :func:`cmi_codes` is the plug-in conditional mutual information of compact codes;
+* :func:`labels` is :func:`estimators._validation.as_labels` without sorting for integer
+  arrays with a small range; :func:`dense_fits` says when a dense table of joint counts
+  (:mod:`estimators._discrete_kernels`) is small enough, and :func:`cmi_table` is the plug-in
+  CMI of such a table (used by transfer entropy, active information storage and
+  ``cmi_discrete``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import compact_codes, pair_codes
+from ._discrete_kernels import cmi_from_counts, dense_codes, window_counts
+from ._validation import as_labels, compact_codes, pair_codes
 
 __all__ = [
     "bin_codes",
     "check_correction",
     "cmi_codes",
+    "cmi_table",
+    "coded",
     "compact_codes",
     "counts",
+    "dense_fits",
     "h_codes",
     "joint_codes",
+    "labels",
     "neg_xlogx",
     "pair_codes",
     "plugin_entropy_counts",
@@ -94,13 +104,77 @@ def row_codes(block: np.ndarray) -> np.ndarray:
     return joint_codes(*(compact_codes(block[:, j]) for j in range(block.shape[1])))
 
 
+#: Largest dense table of joint counts (cells; 32 MiB of int64 counts).
+DENSE_MAX_CELLS = 1 << 22
+
+
+def dense_fits(cells: int, n: int) -> bool:
+    """Whether a dense table of ``cells`` joint states is worth counting ``n`` samples in.
+
+    Scanning the table costs O(cells) and the general path O(n) per variable, so the table is
+    used up to :data:`DENSE_MAX_CELLS` cells and at most ``64 n + 65536`` of them.
+    """
+    return cells <= DENSE_MAX_CELLS and cells <= 64 * n + 65536
+
+
+def coded(x, name: str = "x") -> tuple[np.ndarray, int]:
+    """:func:`~estimators._validation.as_labels` of ``x`` and its number of symbols m.
+
+    Codes ``0..m-1`` (int64) in the sorted order of the symbols. For a 1-D (or one-column)
+    integer or boolean NumPy array whose values span at most ``4 n + 1024`` integers they come
+    from a table lookup in O(n) instead of a sort, and when ``x`` is a contiguous int64 array
+    holding every value ``0 .. max`` it is returned itself (no copy: callers must not write
+    to the codes). Any other input (strings, floats, several columns, lists, tensors, wide
+    ranges) goes through ``as_labels``. The codes are the same either way.
+    """
+    if (
+        isinstance(x, np.ndarray)
+        and not isinstance(x, np.ma.MaskedArray)
+        and x.dtype.kind in "biu"
+        and x.size > 0
+        and (x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1))
+    ):
+        v = x.reshape(-1)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * v.size + 1024 and hi <= np.iinfo(np.int64).max:
+            codes, m, _ = dense_codes(np.ascontiguousarray(v, dtype=np.int64), lo, hi - lo + 1)
+            return codes, int(m)
+    codes = as_labels(x, name)
+    return codes, int(codes.max()) + 1
+
+
+def labels(x, name: str = "x") -> np.ndarray:
+    """The codes of :func:`coded` (those of ``as_labels``; may share memory with ``x``)."""
+    return coded(x, name)[0]
+
+
+def cmi_table(counts, mx: int, mz: int, my: int, correction=None) -> float:
+    """Plug-in I(X; Y | Z) in nats of a dense count table with cell ``(x * mz + z) * my + y``.
+
+    The sum ``sum c ln(c c_z / (c_xz c_yz)) / N`` over the non-empty cells (the value of
+    ``H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z)``, as :func:`cmi_codes`), clipped at 0 without a
+    correction; with ``"miller_madow"`` each of the four entropies gets ``(cells - 1) / 2N``.
+    """
+    cmi, m_xyz, m_xz, m_yz, m_z = cmi_from_counts(counts, int(mx), int(mz), int(my))
+    if correction == "miller_madow":
+        return cmi + (m_xz + m_yz - m_xyz - m_z) / (2.0 * int(counts.sum()))
+    return max(cmi, 0.0)
+
+
 def cmi_codes(cx, cy, cz, correction=None) -> float:
     """Plug-in I(X; Y | Z) in nats of compact 1-D codes.
 
     ``H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z)``, clipped at 0 without a correction (the plug-in value
     is non-negative up to round-off); with ``"miller_madow"`` each entropy is corrected and the
-    sum may be negative.
+    sum may be negative. Counted in one dense table (:func:`cmi_columns`) when the product of
+    the three alphabets is small (:func:`dense_fits`, :func:`cmi_table`), else from joint
+    compact codes.
     """
+    mx, my, mz = (int(c.max()) + 1 for c in (cx, cy, cz))
+    if dense_fits(mx * my * mz, cx.size):
+        cx, cy, cz = (np.ascontiguousarray(c, dtype=np.int64) for c in (cx, cy, cz))
+        counts = window_counts(cx, mx, 1, 0, cy, my, 0, cz, mz, 0)  # cell (x * mz + z) * my + y
+        return cmi_table(counts, mx, mz, my, correction)
     val = (
         h_codes(pair_codes(cx, cz), correction)
         + h_codes(pair_codes(cy, cz), correction)

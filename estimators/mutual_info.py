@@ -25,7 +25,7 @@ from ._validation import (
     to_base,
     warn,
 )
-from ._discrete import bin_codes, check_correction, cmi_codes, h_codes, joint_codes
+from ._discrete import bin_codes, check_correction, cmi_codes, h_codes, joint_codes, labels
 from ._gaussian import gaussian_cmi, gaussian_logdet
 from ._neighbors import RepeatedPointsError  # noqa: F401 (raised by the kNN estimators; importable here)
 
@@ -716,7 +716,7 @@ def cmi_discrete(x, y, z, *, correction=None, base=None) -> float:
     1.0
     """
     check_correction(correction)
-    cx, cy, cz = as_labels(x, "x"), as_labels(y, "y"), as_labels(z, "z")
+    cx, cy, cz = labels(x, "x"), labels(y, "y"), labels(z, "z")
     check_same_n(x=cx, y=cy, z=cz)
     return to_base(cmi_codes(cx, cy, cz, correction), base)
 

@@ -29,7 +29,18 @@ import math
 import numpy as np
 
 from . import _neighbors, _ordinal
-from ._discrete import check_correction, cmi_codes, compact_codes, h_codes, joint_codes, row_codes
+from ._discrete import (
+    check_correction,
+    cmi_codes,
+    cmi_table,
+    coded,
+    compact_codes,
+    dense_fits,
+    h_codes,
+    joint_codes,
+    row_codes,
+)
+from ._discrete_kernels import horner_codes, slice_alphabets, window_counts
 from ._docs import fill
 from ._gaussian import gaussian_cmi, gaussian_logdet
 from ._neighbors import RepeatedPointsError
@@ -38,7 +49,6 @@ from ._registry import MethodRegistry
 from ._validation import (
     _is_torch_tensor,
     add_noise,
-    as_labels,
     as_samples,
     check_k,
     check_noise,
@@ -110,11 +120,8 @@ def _te_params(history, source_history, delay, condition_history, condition_dela
     )
 
 
-def _te_embed(src, tgt, conds, history, source_history, delay, condition_history, condition_delay):
-    """Future, source past and conditioning past (target past, then conditions) as 2-D arrays.
-
-    ``src``, ``tgt`` and each element of ``conds`` are 2-D arrays with time along axis 0.
-    """
+def _te_start(src, tgt, conds, history, source_history, delay, condition_history, condition_delay):
+    """The series' common length n and the first time t0 with a full past (n - t0 >= 3 checked)."""
     n = check_same_n(source=src, target=tgt, **{f"condition_{i}": c for i, c in enumerate(conds)})
     t0 = max(history, delay + source_history - 1)
     if conds:
@@ -125,6 +132,15 @@ def _te_embed(src, tgt, conds, history, source_history, delay, condition_history
             f"{source_history}, delay={delay} (and any condition lags) use the first {t0} as "
             "past; at least 3 embedded samples are needed. Pass longer series or shorter histories"
         )
+    return n, t0
+
+
+def _te_embed(src, tgt, conds, history, source_history, delay, condition_history, condition_delay):
+    """Future, source past and conditioning past (target past, then conditions) as 2-D arrays.
+
+    ``src``, ``tgt`` and each element of ``conds`` are 2-D arrays with time along axis 0.
+    """
+    n, t0 = _te_start(src, tgt, conds, history, source_history, delay, condition_history, condition_delay)
     future = np.ascontiguousarray(tgt[t0:])
     source_past = _lag_block(src, delay, source_history, t0)
     past = [_lag_block(tgt, 1, history, t0)]
@@ -141,11 +157,15 @@ def _continuous_inputs(source, target, condition):
 
 
 def _discrete_inputs(source, target, condition):
-    """Integer codes (n, 1) of each series; a 2-D series is one joint symbol per row."""
-    src = as_labels(source, "source")[:, None]
-    tgt = as_labels(target, "target")[:, None]
-    conds = [as_labels(c, name)[:, None] for c, name in _condition_parts(condition)]
-    return src, tgt, conds
+    """Integer codes (n, 1) of each series (a 2-D series is one joint symbol per row), and alphabets.
+
+    Returns ``(src, tgt, conds, alph)`` with ``alph`` the number of symbols of source, target
+    and each condition, in that order.
+    """
+    parts = [coded(source, "source"), coded(target, "target")]
+    parts += [coded(c, name) for c, name in _condition_parts(condition)]
+    codes = [c[:, None] for c, _ in parts]
+    return codes[0], codes[1], codes[2:], [m for _, m in parts]
 
 
 def _ordinal_inputs(source, target, condition, *, order: int, tau: int):
@@ -191,6 +211,54 @@ def _pattern_labels(X: np.ndarray, order: int, tau: int, name: str) -> np.ndarra
     return row_codes(_symbolise(X, order, tau, name))[:, None]
 
 
+def _plugin_te_series(src, tgt, conds, lags, correction, base, what: str, alph=None) -> float:
+    """Plug-in TE of code series ``(n, 1)`` (codes ``0..m-1``): ``cmi_discrete`` of the embedding.
+
+    When the joint table of the embedded symbols is small (:func:`estimators._discrete.
+    dense_fits`), one numba pass (:func:`estimators._discrete_kernels.window_counts`) counts
+    the joint symbol (source window, condition pasts, target past and future) straight from
+    the series, rolling the windows, and the plug-in CMI is summed over the non-empty cells
+    of the table; otherwise the embedding is built and its joint symbols are compacted
+    (:func:`_plugin_te`). Both give the same value (to round-off). ``alph``: the numbers of
+    symbols of source, target and conditions, when known.
+    """
+    history, source_history, delay, condition_history, condition_delay = _te_params(*lags)
+    n, t0 = _te_start(src, tgt, conds, history, source_history, delay, condition_history, condition_delay)
+    series = [np.ascontiguousarray(v[:, 0], dtype=np.int64) for v in [src, tgt, *conds]]
+    if alph is None:
+        alph = [int(v.max()) + 1 for v in series]
+    a_s, a_t = alph[0], alph[1]
+    m_c = math.prod(a**condition_history for a in alph[2:])
+    span_s, top_t = a_s**source_history, a_t**history
+    cells = span_s * m_c * top_t * a_t
+    if not dense_fits(cells, n - t0):
+        lagged = (history, source_history, delay, condition_history, condition_delay)
+        return _plugin_te(*_te_embed(src, tgt, conds, *lagged), correction, base, what)
+    # columns of the embedding: target future, source past, target past, each condition's past
+    col_series = [1] + [0] * source_history + [1] * history
+    col_lag = [0] + list(range(delay, delay + source_history)) + list(range(1, history + 1))
+    for i in range(len(conds)):
+        col_series += [2 + i] * condition_history
+        col_lag += list(range(condition_delay, condition_delay + condition_history))
+    as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+    S = None
+    if conds or cells * 10 > n - t0:
+        S = np.vstack(series)
+    if cells * 10 > n - t0:  # the warning can apply: the alphabets of the columns on the samples used
+        m = slice_alphabets(S, as_int(alph), as_int(col_series), as_int(col_lag), t0)
+        m_x = math.prod(int(v) for v in m[1:1 + source_history])
+        _warn_states(int(m[0]), m_x, math.prod(int(v) for v in m[1 + source_history:]), n - t0, what)
+    if conds:  # one code per time step for all condition lags
+        c0 = 1 + source_history + history
+        zc = horner_codes(S, as_int(alph), as_int(col_series[c0:]), as_int(col_lag[c0:]), t0)
+    else:
+        zc = series[1]  # not read (m_c = 1)
+    counts = window_counts(series[0], a_s, source_history, delay, series[1], a_t, history, zc, m_c, t0)
+    # cell (x * M_z + z) * M_y + y: X the source window, Z (conditions, target past), Y the future
+    te = cmi_table(counts, span_s, m_c * top_t, a_t, correction)
+    return to_base(te, base)
+
+
 def _plugin_te(future, source_past, past, correction, base, what: str) -> float:
     """Plug-in TE of embedded symbols: the value of ``cmi_discrete`` on the same symbols.
 
@@ -205,14 +273,16 @@ def _plugin_te(future, source_past, past, correction, base, what: str) -> float:
 
 def _warn_state_space(future, source_past, past, what: str):
     """Warn when the joint state space of a plug-in TE/CMI is large relative to the sample."""
-    n = future.shape[0]
 
     def alphabet(block):
         return [int(compact_codes(block[:, j]).max()) + 1 for j in range(block.shape[1])]
 
     m_y = alphabet(future)[0]
-    m_x = math.prod(alphabet(source_past))
-    m_z = math.prod(alphabet(past))
+    _warn_states(m_y, math.prod(alphabet(source_past)), math.prod(alphabet(past)), future.shape[0], what)
+
+
+def _warn_states(m_y: int, m_x: int, m_z: int, n: int, what: str):
+    """The state-space warning for alphabets m_y (future), m_x (source past), m_z (past), n samples."""
     states = m_y * m_x * m_z
     if states * 10 > n:
         bias = (m_y - 1) * (m_x - 1) * m_z / (2.0 * n)
@@ -482,8 +552,8 @@ def te_discrete(source, target, *, history=1, source_history=1, delay=1, conditi
     """
     check_correction(correction)
     lags = (history, source_history, delay, condition_history, condition_delay)
-    fut, sp, past = _te_variables(source, target, condition, lags, _discrete_inputs)
-    return _plugin_te(fut, sp, past, correction, base, "discrete transfer entropy")
+    src, tgt, conds, alph = _discrete_inputs(source, target, condition)
+    return _plugin_te_series(src, tgt, conds, lags, correction, base, "discrete transfer entropy", alph)
 
 
 @TE_METHODS.register("ordinal", "symbolic", "permutation")
@@ -544,8 +614,23 @@ def te_ordinal(source, target, *, history=1, source_history=1, delay=1, conditio
     check_correction(correction)
     lags = (history, source_history, delay, condition_history, condition_delay)
     read = functools.partial(_ordinal_inputs, order=order, tau=ordinal_delay)
-    fut, sp, past = _te_variables(source, target, condition, lags, read)
-    return _plugin_te(fut, sp, past, correction, base, f"ordinal transfer entropy (order {order})")
+    src, tgt, conds = read(source, target, condition)
+    return _plugin_te_series(src, tgt, conds, lags, correction, base, f"ordinal transfer entropy (order {order})")
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_all(func, names: tuple) -> bool:
+    """Whether ``func`` accepts every keyword in ``names`` (cached: ``inspect.signature`` is slow).
+
+    False also where the signature cannot be read; the caller then lets the registry check.
+    """
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return True
+    return all(name in params for name in names)
 
 
 @functools.lru_cache(maxsize=256)
@@ -646,6 +731,8 @@ def transfer_entropy(
     if _accepts(func, "k"):
         kw["k"] = k
     kw.update(kwargs)
+    if _takes_all(func, tuple(kw)):  # what the registry's call does, without its signature read
+        return func(source, target, **kw)
     return TE_METHODS.call(func if callable(method) else method, source, target, **kw)
 
 
@@ -695,12 +782,26 @@ def _ais_gaussian(future, past, *, bias_correction=False, base=None) -> float:
 
 
 @_AIS_METHODS.register("discrete")
-def _ais_discrete(future, past, *, correction=None, base=None) -> float:
-    """:func:`estimators.mutual_info.mi_discrete` of the future symbol and the past's row codes."""
+def _ais_discrete(codes, history, *, correction=None, base=None) -> float:
+    """:func:`estimators.mutual_info.mi_discrete` of the future symbol and the past vector.
+
+    ``codes`` is the series as codes ``0..m-1`` of shape ``(n, 1)``. Counted in one dense table
+    of the ``m^(history+1)`` joint states when that is small (:func:`estimators._discrete.
+    dense_fits`), else from the compacted codes of the embedding; the same value either way.
+    """
     check_correction(correction)
-    cx = compact_codes(future[:, 0])  # past holds compact row codes already
-    h_joint = h_codes(joint_codes(cx, past), correction)
-    ais = h_codes(cx, correction) + h_codes(past, correction) - h_joint
+    x = np.ascontiguousarray(codes[:, 0], dtype=np.int64)
+    n_emb = x.size - history
+    _warn_ais_states(int(np.count_nonzero(np.bincount(x[history:]))), n_emb, history)
+    m = int(x.max()) + 1
+    top = m**history
+    if dense_fits(top * m, n_emb):  # cell past * m + future: X the past, Y the future, no Z
+        counts = window_counts(x, 1, 0, 0, x, m, history, x, 1, history)
+        return to_base(cmi_table(counts, top, 1, m, correction), base)
+    future = compact_codes(x[history:])
+    past = row_codes(_lag_block(codes, 1, history, history))  # one symbol per past vector
+    h_joint = h_codes(joint_codes(future, past), correction)
+    ais = h_codes(future, correction) + h_codes(past, correction) - h_joint
     return to_base(max(ais, 0.0) if correction is None else ais, base)
 
 
@@ -720,19 +821,18 @@ def _ais_series(x, method, kwargs: dict):
     func = MI_METHODS.resolve(method)
     own = next((name for name in _AIS_METHODS.names if func is MI_METHODS.resolve(name)), None)
     if own == "discrete":
-        return as_labels(x, "x")[:, None], own, func
+        return coded(x, "x")[0][:, None], own, func
     return as_samples(x, "x"), own, func
 
 
-def _warn_ais_states(future: np.ndarray, history: int) -> None:
-    """Warn when the plug-in AIS has many joint states for its samples."""
-    m = int(np.unique(future).size)
+def _warn_ais_states(m: int, n: int, history: int) -> None:
+    """Warn when the plug-in AIS of n samples of a future with m symbols has many joint states."""
     states = m ** (history + 1)
-    if states * 10 > future.shape[0]:
+    if states * 10 > n:
         warn(
             f"active information storage: {states:,} possible joint states for "
-            f"{future.shape[0]:,} samples; the plug-in estimate is biased upwards (about "
-            f"{(m - 1) * (m**history - 1) / (2.0 * future.shape[0]):.3g} nats for an "
+            f"{n:,} samples; the plug-in estimate is biased upwards (about "
+            f"{(m - 1) * (m**history - 1) / (2.0 * n):.3g} nats for an "
             "independent sequence). Use a shorter history or more samples")
 
 
@@ -802,11 +902,10 @@ def active_information_storage(x, history=1, method="ksg", *, k=4, base=None, **
             f"x has {n} time points; history={history} leaves fewer than 3 embedded samples. "
             "Pass a longer series or a shorter history"
         )
+    if own == "discrete":
+        return _AIS_METHODS.call(own, X, history, base=base, **kwargs)
     future = np.ascontiguousarray(X[history:])
     past = _lag_block(X, 1, history, history)
-    if own == "discrete":
-        past = row_codes(past)  # one symbol per past vector (the same labels, found faster)
-        _warn_ais_states(future, history)
     if own is None:
         return MI_METHODS.call(method, future, past, base=base, **kwargs)
     return _AIS_METHODS.call(own, future, past, base=base, **kwargs)

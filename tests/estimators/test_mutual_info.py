@@ -54,21 +54,24 @@ def test_ksg_multivariate_gaussian():
     assert est.mi_ksg(x, y) == pytest.approx(truth, abs=0.05)
 
 
-def test_ksg_high_dimension_uses_tree_and_matches_reference():
-    # 3-D vs 2-D, N = 2500 > brute limit: kd-tree path, same value as brute force
+@pytest.mark.parametrize("variant", [1, 2])
+def test_ksg_every_search_regime_gives_the_same_value(variant):
+    # 3-D vs 2-D, N = 2500: the automatic choice, the kd-tree, the blocked and the plain
+    # brute force give the same neighbours and counts, hence the same estimate
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2500, 3))
     y = x[:, :2] + rng.standard_normal((2500, 2))
     from estimators import _neighbors
 
-    saved = _neighbors.BRUTE_MAX_N
+    values = {None: est.mi_ksg(x, y, variant=variant)}
     try:
-        tree = est.mi_ksg(x, y)
-        _neighbors.BRUTE_MAX_N = 10**9
-        brute = est.mi_ksg(x, y)
+        for regime in ("tree", "block", "brute"):
+            _neighbors.FORCE_REGIME = regime
+            values[regime] = est.mi_ksg(x, y, variant=variant)
     finally:
-        _neighbors.BRUTE_MAX_N = saved
-    assert tree == pytest.approx(brute, abs=1e-12)
+        _neighbors.FORCE_REGIME = None
+    for regime, v in values.items():
+        assert v == pytest.approx(values["brute"], abs=1e-12), regime
 
 
 @pytest.mark.parametrize("dx,dy", [(1, 1), (2, 1), (2, 3)])
@@ -174,6 +177,78 @@ def test_cmi_discrete_exact_xor():
     assert est.cmi_discrete(x, y, z, base=2) == pytest.approx(1.0)
     assert est.mi_discrete(x, y) == pytest.approx(0.0, abs=1e-15)
     assert est.cmi_discrete(x, z, y, base=2) == pytest.approx(1.0)
+
+
+def _ref_cmi(x, y, z, correction=None):
+    """Slow plug-in I(X; Y | Z) from dictionaries of counts of the raw symbols (rows as tuples)."""
+    from collections import Counter
+
+    rows = lambda a: [tuple(r) for r in np.asarray(a).reshape(len(a), -1).tolist()]  # noqa: E731
+    xs, ys, zs = rows(x), rows(y), rows(z)
+    n = len(xs)
+    c_xyz, c_xz, c_yz, c_z = Counter(zip(xs, ys, zs)), Counter(zip(xs, zs)), Counter(zip(ys, zs)), Counter(zs)
+    val = sum(c * math.log(c * c_z[zz] / (c_xz[xx, zz] * c_yz[yy, zz])) for (xx, yy, zz), c in c_xyz.items()) / n
+    if correction == "miller_madow":
+        return val + (len(c_xz) + len(c_yz) - len(c_xyz) - len(c_z)) / (2 * n)
+    return max(val, 0.0)
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense table", "general path"])
+def test_cmi_discrete_equals_slow_reference_on_arbitrary_symbols(dense, monkeypatch):
+    from estimators import _discrete
+
+    if not dense:  # joint compact codes instead of the dense count table
+        monkeypatch.setattr(_discrete, "dense_fits", lambda cells, n: False)
+    rng = np.random.default_rng(60)
+    for case in range(40):
+        n = int(rng.choice([3, 10, 64, 65, 500, 3000]))
+        m = [int(v) for v in rng.integers(1, 6, 3)]
+        x, y, z = (rng.integers(0, mm, n) for mm in m)
+        y = (y + x * (case % 3 == 0)) % max(m[1], 1)  # some dependence
+        kind = case % 5
+        if kind == 1:
+            x = np.array([f"a{v}" for v in x])
+        elif kind == 2:
+            y = y * 10**14 - 3  # a wide range: sorted labels
+        elif kind == 3:
+            z = np.column_stack([z, rng.integers(0, 2, n)])  # one joint symbol per row
+        elif kind == 4:
+            x = x.astype(np.uint8)[::-1]  # another dtype, a non-contiguous view
+        corr = (None, "miller_madow")[case % 2]
+        got = est.cmi_discrete(x, y, z, correction=corr)
+        assert got == pytest.approx(_ref_cmi(x, y, z, corr), abs=1e-12), case
+        assert est.cmi_discrete(x, y, z, correction=corr, base=2) == pytest.approx(got / math.log(2), abs=1e-14)
+
+
+def test_discrete_labels_equal_sorted_unique_labels():
+    # the O(n) codes of integer arrays are those of np.unique(return_inverse=True)
+    from estimators._discrete import coded
+
+    rng = np.random.default_rng(61)
+    cases = [
+        rng.integers(0, 2, 1000),                       # every value present: the array itself
+        rng.integers(-5, 5, 1000),                      # negative values: offset table
+        rng.integers(0, 50, 30) * 7,                    # gaps in the range
+        rng.integers(0, 3, 200).astype(np.int8)[::2],   # another dtype, non-contiguous
+        rng.integers(0, 3, 200).astype(np.uint64) + np.uint64(2**63),  # beyond int64: sorted
+        rng.integers(0, 2, 50) == 1,                    # booleans
+        rng.integers(0, 10**12, 40),                    # a range far wider than n: sorted
+        rng.integers(0, 4, (60, 1)),                    # one column
+        np.array([7]),
+    ]
+    for v in cases:
+        codes, m = coded(v)
+        want = np.unique(v.reshape(-1), return_inverse=True)[1].reshape(-1)
+        assert np.array_equal(codes, want) and m == int(want.max()) + 1
+        assert codes.dtype == np.int64
+    with pytest.raises(ValueError, match="x is empty"):
+        coded(np.array([], dtype=np.int64))
+    with pytest.raises(ValueError, match="z contains NaN"):
+        est.cmi_discrete([0, 1, 0], [1, 1, 0], [0.0, np.nan, 1.0])
+    with pytest.raises(ValueError, match="correction must be None or 'miller_madow'"):
+        est.cmi_discrete([0, 1, 0], [1, 1, 0], [0, 1, 1], correction="MM")
+    with pytest.raises(ValueError, match="x and y and z must have the same number of samples"):
+        est.cmi_discrete([0, 1, 0], [1, 1], [0, 1, 1])
 
 
 # ---------------------------------------------------------------- Gaussian MI

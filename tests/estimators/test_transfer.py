@@ -8,6 +8,7 @@ tolerances are 3-4 SD plus the measured bias.
 
 import math
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -102,10 +103,11 @@ def test_te_is_exactly_the_cmi_of_the_embedding():
     fut, sp, past = _manual_embedding(a, b, [c], 2, 1, 1, 1, 2)
     with pytest.warns(UserWarning, match="243 possible states"):  # 3 * 3 * 3^2 * 3 for 598 samples
         got = transfer_entropy(a, b, "discrete", history=2, condition=c, condition_delay=2)
-    assert got == cmi_discrete(fut, sp, past)
-    assert transfer_entropy(a, b, "discrete", correction="miller_madow") == cmi_discrete(
+    # the same sums over the same counts, in another order: equal to round-off
+    assert got == pytest.approx(cmi_discrete(fut, sp, past), abs=1e-12)
+    assert transfer_entropy(a, b, "discrete", correction="miller_madow") == pytest.approx(cmi_discrete(
         *_manual_embedding(a, b, [], 1, 1, 1, 1, 1), correction="miller_madow"
-    )
+    ), abs=1e-12)
 
 
 def test_ordinal_te_is_discrete_te_of_pattern_sequences():
@@ -260,7 +262,8 @@ def test_active_information_storage():
     alt = np.r_[np.tile([0, 1], 500), 0]  # 1000 embedded samples, half of each symbol
     assert active_information_storage(alt, method="discrete") == pytest.approx(math.log(2), abs=1e-12)
     codes = _ordinal.ordinal_codes(xs[None, :], 3, 1, False, 64)[0][0]
-    assert active_information_storage(xs, method="ordinal", order=3) == mi_discrete(codes[1:], codes[:-1])
+    assert active_information_storage(xs, method="ordinal", order=3) == pytest.approx(
+        mi_discrete(codes[1:], codes[:-1]), abs=1e-12)
     with pytest.warns(UserWarning, match="biased upwards"):
         active_information_storage(rng.integers(0, 4, 200), history=3, method="discrete")
 
@@ -319,3 +322,179 @@ def test_ksg_te_equals_cmi_ksg_of_the_embedding_at_any_scale():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert te_ksg(x * 1e300, y * 1e-300) == te_ksg(x, y)  # before: ValueError ("repeated points")
+
+
+# ----------------------------------------------------------------------------------------------
+# discrete TE and AIS: closed form, slow reference on arbitrary symbols, both counting paths
+# ----------------------------------------------------------------------------------------------
+def _symbols(a):
+    """Each sample of a series as one hashable symbol (a row of a 2-D series is one symbol)."""
+    a = np.asarray(a)
+    return [tuple(r) for r in a.reshape(len(a), -1).tolist()]
+
+
+def ref_plugin_cmi(xs, ys, zs, correction=None):
+    """Slow plug-in I(X; Y | Z) in nats from dictionaries of counts of the raw symbols."""
+    n = len(xs)
+    c_xyz = Counter(zip(xs, ys, zs))
+    c_xz, c_yz, c_z = Counter(zip(xs, zs)), Counter(zip(ys, zs)), Counter(zs)
+    val = sum(c * math.log(c * c_z[z] / (c_xz[x, z] * c_yz[y, z])) for (x, y, z), c in c_xyz.items()) / n
+    if correction == "miller_madow":  # (cells - 1) / 2N on each of the four entropies
+        return val + (len(c_xz) + len(c_yz) - len(c_xyz) - len(c_z)) / (2 * n)
+    return max(val, 0.0)
+
+
+def ref_te(src, tgt, conds=(), k=1, l=1, u=1, ch=1, cd=1, correction=None):
+    """Slow discrete TE: the embedding written out sample by sample, then ref_plugin_cmi."""
+    S, T, C = _symbols(src), _symbols(tgt), [_symbols(c) for c in conds]
+    t0 = max(k, u + l - 1, cd + ch - 1 if conds else 0)
+    ts = range(t0, len(T))
+    fut = [T[t] for t in ts]
+    sp = [tuple(S[t - j] for j in range(u, u + l)) for t in ts]
+    past = [tuple(T[t - j] for j in range(1, k + 1)) + tuple(c[t - j] for c in C for j in range(cd, cd + ch))
+            for t in ts]
+    return ref_plugin_cmi(fut, sp, past, correction)
+
+
+def ref_ais(x, k, correction=None):
+    X = _symbols(x)
+    fut = [X[t] for t in range(k, len(X))]
+    past = [tuple(X[t - j] for j in range(1, k + 1)) for t in range(k, len(X))]
+    return ref_plugin_cmi(fut, past, [()] * len(fut), correction)
+
+
+def _random_series(rng, kind, n, m):
+    v = rng.integers(0, m, n)
+    if kind == "int":
+        return v
+    if kind == "offset":  # negative integers, small range: the table lookup with an offset
+        return v * 3 - 40
+    if kind == "large":  # a range far wider than n: sorted labels (np.unique)
+        return v * 10**15 + 7
+    if kind == "str":
+        return np.array([f"s{t}" for t in v])
+    if kind == "bool":
+        return v % 2 == 1
+    if kind == "int8":
+        return v.astype(np.int8)[::-1]  # a non-contiguous view
+    return np.column_stack([v, rng.integers(0, 2, n)])  # "2d": one joint symbol per row
+
+
+KINDS = ("int", "offset", "large", "str", "bool", "int8", "2d")
+
+
+def _force_general_path(monkeypatch):
+    """Make every plug-in TE/AIS/CMI take the general (embedding, compacted codes) path."""
+    from estimators import _discrete
+
+    monkeypatch.setattr(transfer, "dense_fits", lambda cells, n: False)
+    monkeypatch.setattr(_discrete, "dense_fits", lambda cells, n: False)
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense table", "general path"])
+def test_te_and_ais_discrete_equal_slow_reference_on_arbitrary_symbols(dense, monkeypatch):
+    if not dense:
+        _force_general_path(monkeypatch)
+    rng = np.random.default_rng(30)
+    for case in range(70):
+        kind = KINDS[case % len(KINDS)]
+        n = int(rng.choice([6, 11, 40, 70, 300, 1500]))
+        x, y = _random_series(rng, kind, n, int(rng.integers(1, 5))), _random_series(rng, kind, n, 3)
+        conds = [_random_series(rng, "int", n, 2) for _ in range(int(rng.integers(0, 3)))]
+        k, l, u, ch, cd = (int(v) for v in rng.integers(1, 3, 5))
+        corr = (None, "miller_madow")[case % 2]
+        kw = dict(history=k, source_history=l, delay=u, condition_history=ch, condition_delay=cd,
+                  condition=conds or None, correction=corr)
+        if n - max(k, u + l - 1, cd + ch - 1 if conds else 0) < 3:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # state-space warnings of short series
+            got = transfer_entropy(x, y, "discrete", **kw)
+            ais = active_information_storage(y, history=k, method="discrete", correction=corr)
+        assert got == pytest.approx(ref_te(x, y, conds, k, l, u, ch, cd, corr), abs=1e-12), (case, kind)
+        assert ais == pytest.approx(ref_ais(y, k, corr), abs=1e-12), (case, kind)
+
+
+def test_te_discrete_dense_and_general_paths_agree_and_warn_alike(monkeypatch):
+    rng = np.random.default_rng(32)
+    a, b, c = rng.integers(0, 3, (3, 800))
+    kw = dict(history=2, source_history=2, delay=2, condition=c, condition_history=2, condition_delay=1)
+    with pytest.warns(UserWarning) as dense_warns:
+        dense = [transfer_entropy(a, b, "discrete", correction=cr, **kw) for cr in (None, "miller_madow")]
+    _force_general_path(monkeypatch)
+    with pytest.warns(UserWarning) as general_warns:
+        general = [transfer_entropy(a, b, "discrete", correction=cr, **kw) for cr in (None, "miller_madow")]
+    assert dense == pytest.approx(general, abs=1e-12)
+    assert [str(w.message) for w in dense_warns] == [str(w.message) for w in general_warns]
+    # future 3 x source past 3^2 x target past 3^2 x condition past 3^2 states
+    assert "2,187 possible states" in str(dense_warns[0].message)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_te_discrete_xor_channel_closed_form(k):
+    # x iid uniform bits and y_t = x_{t-1} XOR Bernoulli(p): y_t is uniform and independent of
+    # y's own past, and H(y_t | x_{t-1}, y's past) = H_b(p), so TE = ln 2 - H_b(p) for every
+    # history k. The plug-in bias is about (m_y - 1)(m_x - 1) m_y^k / 2N = 2^k / 2N, the SD
+    # sqrt(p (1-p) ln((1-p)/p)^2 / N) = 0.00175 nats at p = 0.2, N = 10^5 (local TE values
+    # ln 2(1-p) and ln 2p).
+    p, n = 0.2, 100_000
+    rng = np.random.default_rng(40 + k)
+    x = rng.integers(0, 2, n)
+    y = np.r_[0, x[:-1]] ^ (rng.random(n) < p)
+    truth = math.log(2) + p * math.log(p) + (1 - p) * math.log(1 - p)
+    bias = 2**k / (2 * n)
+    sd = math.sqrt(p * (1 - p) * math.log((1 - p) / p) ** 2 / n)
+    te = transfer_entropy(x, y, "discrete", history=k)
+    assert te - bias == pytest.approx(truth, abs=4 * sd)
+    assert transfer_entropy(x, y, "discrete", history=k, base=2) == pytest.approx(te / math.log(2), abs=1e-15)
+    # y -> x: x_t is independent of everything before it; 2N TE is about chi-square with 2^k
+    # degrees of freedom (mean 2^k, SD sqrt(2^(k+1)))
+    rev = transfer_entropy(y, x, "discrete", history=k)
+    assert 0.0 <= rev <= (2**k + 5 * math.sqrt(2 ** (k + 1))) / (2 * n)
+    # the AIS of y is about 0 (y is iid); a period-3 sequence stores ln 3 (3,000 embedded samples)
+    assert active_information_storage(y, history=k, method="discrete") <= (
+        2**k + 5 * math.sqrt(2 ** (k + 1))) / (2 * n)
+    per3 = np.tile([5, -2, 9], 1001)[: 3000 + k]
+    assert active_information_storage(per3, history=k, method="discrete") == pytest.approx(math.log(3), abs=1e-12)
+
+
+def test_te_discrete_equals_pyinform():
+    pyinform = pytest.importorskip("pyinform")  # not a dependency: checked where installed
+    rng = np.random.default_rng(43)
+    x = rng.integers(0, 2, 20000)
+    y = np.r_[0, x[:-1]] ^ (rng.random(20000) < 0.3)
+    for k in (1, 2, 3):
+        assert transfer_entropy(x, y, "discrete", history=k, base=2) == pytest.approx(
+            pyinform.transfer_entropy(x, y, k=k), abs=1e-12)
+        assert active_information_storage(y, history=k, method="discrete", base=2) == pytest.approx(
+            pyinform.active_info(y, k=k), abs=1e-12)
+    a, b = rng.integers(0, 4, (2, 5000))  # alphabet 4
+    assert transfer_entropy(a, b, "discrete", history=2, base=2) == pytest.approx(
+        pyinform.transfer_entropy(a, b, k=2), abs=1e-12)
+
+
+def test_te_discrete_errors():
+    rng = np.random.default_rng(44)
+    x, y = rng.integers(0, 2, (2, 100))
+    with pytest.raises(ValueError, match="correction must be None or 'miller_madow'; got 'mm'"):
+        transfer_entropy(x, y, "discrete", correction="mm")
+    with pytest.raises(ValueError, match="correction must be None or 'miller_madow'"):
+        active_information_storage(x, method="discrete", correction="mm")
+    with pytest.raises(TypeError, match="method 'discrete' of transfer_entropy does not take 'bins'"):
+        transfer_entropy(x, y, "discrete", bins=3)
+    with pytest.raises(TypeError, match="does not take 'bins'"):
+        active_information_storage(x, method="discrete", bins=3)
+    with pytest.raises(ValueError, match="source contains NaN"):
+        transfer_entropy(np.r_[x[:-1], np.nan], y, "discrete")
+    with pytest.raises(TypeError, match="target is complex"):
+        transfer_entropy(x, y + 1j, "discrete")
+    with pytest.raises(ValueError, match="must be 1-D .* or 2-D"):
+        transfer_entropy(x.reshape(10, 5, 2), y, "discrete")
+    with pytest.raises(ValueError, match="source and target and condition_0 must have the same number"):
+        transfer_entropy(x, y, "discrete", condition=x[:50])
+    with pytest.raises(ValueError, match="at least 3 embedded samples"):
+        transfer_entropy(x[:5], y[:5], "discrete", history=3)
+    with pytest.raises(TypeError, match="history must be an integer >= 1; got True"):
+        transfer_entropy(x, y, "discrete", history=True)
+    with pytest.raises(ValueError, match="source is empty"):
+        transfer_entropy(x[:0], y[:0], "discrete")
