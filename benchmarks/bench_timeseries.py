@@ -25,7 +25,11 @@ All timings use the same arrays for every implementation, in one process.
    machine of this kind (PEERS.md); it shares our import name and is not run here.
 
 5. Discrete transfer entropy of binary sequences (N = 10**5, history k = 1, 2, 3) against
-   ``pyinform.transfer_entropy(source, target, k)`` (bits), when pyinform is installed.
+   ``pyinform.transfer_entropy(source, target, k)`` (bits), and active information storage
+   against ``pyinform.active_info(target, k)``, when pyinform is installed. Ours and
+   pyinform alternate call by call (``--te-repeats`` rounds, median); the whole part runs
+   twice: on the idle machine and beside one busy process (``python -c "while True: pass"``,
+   started here and killed by its PID afterwards), and prints ours/pyinform for each.
 
 Timing: one untimed warm-up call (numba compiles on first use), then the median of
 ``--repeats`` calls (``time.perf_counter``); where ours and a peer are compared, their
@@ -37,6 +41,7 @@ How to run (from the repository root)::
 
     python benchmarks/bench_timeseries.py
     python benchmarks/bench_timeseries.py --repeats 7 --n 1000000
+    python benchmarks/bench_timeseries.py --only 5     # part 5 alone (discrete TE)
     pip install antropy ordpy pyinform    # the peers (not dependencies of the library)
 """
 
@@ -48,6 +53,8 @@ import math
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 
@@ -56,7 +63,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from estimators.ordinal import permutation_entropy, statistical_complexity
-from estimators.transfer import transfer_entropy
+from estimators.transfer import active_information_storage, transfer_entropy
 
 AR_TE = 0.5 * math.log(55.0 / 42.0)
 
@@ -179,39 +186,58 @@ def bench_te(repeats):
     print("  PyPI infomeasure 0.6.3, KSG (PEERS.md, not run here): 0.12 s, estimate 0.1319")
 
 
+def _discrete_te_table(x, y, pyinform, repeats):
+    """One table of part 5: ours and pyinform interleaved, for TE and AIS at k = 1, 2, 3."""
+    widths = (3, 4, 10, 12, 10, 14, 14)
+    print(row(("k", "", "ours (s)", "pyinform (s)", "ours/peer", "ours", "pyinform"), widths))
+    for k in (1, 2, 3):
+        cases = {
+            "TE": (lambda k=k: transfer_entropy(x, y, "discrete", history=k, base=2),
+                   lambda k=k: pyinform.transfer_entropy(x, y, k=k)),
+            "AIS": (lambda k=k: active_information_storage(y, history=k, method="discrete", base=2),
+                    lambda k=k: pyinform.active_info(y, k=k)),
+        }
+        for what, (ours, theirs) in cases.items():
+            if pyinform is None:
+                t, v = time_call(ours, repeats)
+                print(row((k, what, f"{t:.6f}", "", "", f"{v:.10f}", ""), widths))
+                continue
+            res = time_interleaved({"ours": ours, "peer": theirs}, repeats)
+            (t, v), (tp, vp) = res["ours"], res["peer"]
+            print(row((k, what, f"{t:.6f}", f"{tp:.6f}", f"{t / tp:.3f}", f"{v:.10f}", f"{vp:.10f}"), widths))
+
+
 def bench_discrete_te(repeats):
     n = 100_000
-    print(f"\n5. Discrete TE, binary, N = {n:,}: y_t = x_(t-1) XOR Bernoulli(0.2) (bits)")
+    print(f"\n5. Discrete TE and AIS, binary, N = {n:,}: y_t = x_(t-1) XOR Bernoulli(0.2) (bits; "
+          f"median of {repeats} interleaved calls)")
     rng = np.random.default_rng(3)
     x = rng.integers(0, 2, n)
     y = np.r_[0, x[:-1]] ^ (rng.random(n) < 0.2).astype(np.int64)
     pyinform = peer("pyinform")
-    widths = (3, 10, 12, 12, 14, 14)
-    print(row(("k", "ours (s)", "peer (s)", "ours/peer", "ours TE", "pyinform TE"), widths))
-    for k in (1, 2, 3):
-        t_ours, te_ours = time_call(
-            lambda k=k: transfer_entropy(x, y, "discrete", history=k, base=2), repeats
-        )
-        if pyinform is None:
-            print(row((k, f"{t_ours:.4f}", "", "", f"{te_ours:.10f}", ""), widths))
-            continue
-        t, te_peer = time_call(lambda k=k: pyinform.transfer_entropy(x, y, k=k), repeats)
-        print(
-            row(
-                (k, f"{t_ours:.4f}", f"{t:.4f}", f"{t_ours / t:.3f}", f"{te_ours:.10f}", f"{te_peer:.10f}"),
-                widths,
-            )
-        )
-    print("  truth (k = 1): 1 - H2(0.2) = 0.2780719051 bits")
+    print("  idle:")
+    _discrete_te_table(x, y, pyinform, repeats)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it start spinning
+        print(f"  beside one busy process (pid {busy.pid}):")
+        _discrete_te_table(x, y, pyinform, repeats)
+    finally:
+        busy.kill()
+        busy.wait()
+    print("  truth: TE (every k) 1 - H2(0.2) = 0.2780719051 bits; AIS 0 (y is iid)")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (default 5)")
     parser.add_argument("--n", type=int, default=1_000_000, help="series length for part 1 (default 10^6)")
+    parser.add_argument("--te-repeats", type=int, default=51,
+                        help="interleaved rounds per case in part 5 (default 51; calls take ~1 ms)")
+    parser.add_argument("--only", type=int, choices=range(1, 6), help="run one part only")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    if args.repeats < 1 or args.te_repeats < 1:
+        parser.error("--repeats and --te-repeats must be at least 1")
     print("Machine")
     print(f"  python {platform.python_version()} on {platform.platform()}")
     print(f"  numpy {np.__version__}, numba {numba.__version__}")
@@ -219,11 +245,16 @@ def main(argv=None):
     print(f"  median of {args.repeats} timed runs after one warm-up call")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # peers' own warnings
-        bench_pe(args.n, args.repeats)
-        bench_weighted_and_complexity(args.repeats)
-        bench_rows(args.repeats)
-        bench_te(args.repeats)
-        bench_discrete_te(args.repeats)
+        parts = {
+            1: lambda: bench_pe(args.n, args.repeats),
+            2: lambda: bench_weighted_and_complexity(args.repeats),
+            3: lambda: bench_rows(args.repeats),
+            4: lambda: bench_te(args.repeats),
+            5: lambda: bench_discrete_te(args.te_repeats),
+        }
+        for number, part in parts.items():
+            if args.only in (None, number):
+                part()
     return 0
 
 

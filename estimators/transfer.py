@@ -792,12 +792,14 @@ def _ais_discrete(codes, history, *, correction=None, base=None) -> float:
     check_correction(correction)
     x = np.ascontiguousarray(codes[:, 0], dtype=np.int64)
     n_emb = x.size - history
-    _warn_ais_states(int(np.count_nonzero(np.bincount(x[history:]))), n_emb, history)
     m = int(x.max()) + 1
     top = m**history
     if dense_fits(top * m, n_emb):  # cell past * m + future: X the past, Y the future, no Z
         counts = window_counts(x, 1, 0, 0, x, m, history, x, 1, history)
+        m_future = int(np.count_nonzero(counts.reshape(top, m).any(axis=0)))  # symbols of x[history:]
+        _warn_ais_states(m_future, n_emb, history)
         return to_base(cmi_table(counts, top, 1, m, correction), base)
+    _warn_ais_states(int(np.count_nonzero(np.bincount(x[history:]))), n_emb, history)
     future = compact_codes(x[history:])
     past = row_codes(_lag_block(codes, 1, history, history))  # one symbol per past vector
     h_joint = h_codes(joint_codes(future, past), correction)
@@ -903,6 +905,9 @@ def active_information_storage(x, history=1, method="ksg", *, k=4, base=None, **
             "Pass a longer series or a shorter history"
         )
     if own == "discrete":
+        func = _AIS_METHODS.resolve(own)
+        if _takes_all(func, ("base", *kwargs)):  # the registry's call, without its signature read
+            return func(X, history, base=base, **kwargs)
         return _AIS_METHODS.call(own, X, history, base=base, **kwargs)
     future = np.ascontiguousarray(X[history:])
     past = _lag_block(X, 1, history, history)
