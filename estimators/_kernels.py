@@ -107,6 +107,81 @@ def count_brute(X, radii, strict, chebyshev):
 
 
 # ---------------------------------------------------------------------------------------------
+# Blocked brute force (many dimensions, few samples)
+# ---------------------------------------------------------------------------------------------
+# The keys from one query to every sample are accumulated column by column over the transposed
+# data, so the inner loop runs over samples on contiguous memory and vectorises, while each
+# pair's key is still summed (or maximised) in column order: the same numbers as _key_rows.
+
+BLOCK_CHUNK = 16  # queries per task in the blocked loops
+
+
+@njit(cache=True, inline="always")
+def _row_keys(X, Xt, i, acc, chebyshev):
+    """``acc[j] = key(X[i], X[j])`` for every j (``Xt`` is ``X.T``, C-contiguous)."""
+    d, n = Xt.shape
+    acc[:] = 0.0
+    if chebyshev:
+        for c in range(d):
+            qc = X[i, c]
+            row = Xt[c]
+            for j in range(n):
+                v = abs(row[j] - qc)
+                a = acc[j]
+                acc[j] = v if v > a else a
+    else:
+        for c in range(d):
+            qc = X[i, c]
+            row = Xt[c]
+            for j in range(n):
+                v = row[j] - qc
+                acc[j] += v * v
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def knn_block(X, k, chebyshev):
+    """``knn_brute`` with the keys of each query computed in one vectorised sweep."""
+    n = X.shape[0]
+    Xt = np.ascontiguousarray(X.T)
+    dist = np.empty((n, k))
+    idx = np.empty((n, k), dtype=np.int64)
+    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
+        acc = np.empty(n)
+        bd = np.empty(k)
+        bi = np.empty(k, dtype=np.int64)
+        for i in range(chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK)):
+            _row_keys(X, Xt, i, acc, chebyshev)
+            bd[:] = np.inf
+            bi[:] = -1
+            for j in range(n):
+                if j != i and acc[j] < bd[k - 1]:
+                    _insert(bd, bi, acc[j], j)
+            _keys_to_dist(bd, chebyshev)
+            dist[i] = bd
+            idx[i] = bi
+    return dist, idx
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def count_block(X, thresholds, chebyshev):
+    """For each row i, how many rows (i itself included) have ``key < thresholds[i]``."""
+    n = X.shape[0]
+    Xt = np.ascontiguousarray(X.T)
+    out = np.zeros(n, dtype=np.int64)
+    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
+        acc = np.empty(n)
+        for i in range(chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK)):
+            _row_keys(X, Xt, i, acc, chebyshev)
+            t = thresholds[i]
+            c = 0
+            for j in range(n):
+                if acc[j] < t:
+                    c += 1
+            out[i] = c
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Box-assisted search on a uniform grid (1 to 3 dimensions)
 # ---------------------------------------------------------------------------------------------
 # The grid has cells of side ``s`` starting at ``lo``, ``B[c]`` cells along dimension c

@@ -4,12 +4,19 @@
 * kNN and counts in 1 to 3 dimensions: box-assisted search on a uniform grid
   whose cell side is set from a pilot estimate of the typical radius
   (``knn_grid`` / ``count_grid``), as in the original KSG code.
-* Small samples in more dimensions: numba brute force.
-* Large samples in more dimensions: SciPy's kd-tree (``cKDTree``), whose
-  max-norm distances are the same floating-point numbers as ours; strict
-  counts use the next float below the radius, so they stay exact.
+* Few samples in more dimensions: blocked brute force (``knn_block`` /
+  ``count_block``), whose inner loop runs over samples and vectorises.
+* Many samples in a few dimensions: a numba kd-tree with tight bounding boxes
+  (``estimators._kdtree``), whose counts add whole nodes inside the radius.
+  Where the tree starts to win grows with the dimension (kd-trees lose their
+  pruning there): see ``tree_min_n``, measured in ``benchmarks/bench_ksg.py``.
 
-All functions exclude the point itself from its neighbours and counts.
+Every regime returns the same numbers: distances are evaluated as
+``max_d |a_d - b_d|`` or ``sqrt(sum_d (a_d - b_d)**2)`` in column order, counts
+compare them with the radius exactly (``<`` or ``<=``), and neighbours are ordered
+by (distance, index). All functions exclude the point itself from its neighbours
+and counts. The parallel kernels use numba's thread count of the calling thread
+(``numba.set_num_threads`` is per thread), so a caller's thread budget holds.
 
 On top of these searches sit the kNN estimates shared by several families, on prepared
 (validated, rescaled, standardised) arrays: the KSG sums of mutual information
@@ -27,24 +34,26 @@ import numpy as np
 
 from scipy.special import digamma
 
-from . import _kernels
+from . import _kdtree, _kernels
 from ._validation import as_samples, check_flag, pow2_exponents, pow2_rescale, prepare_continuous, warn
 
-BRUTE_MAX_N = 2000  # exhaustive search below this many samples (d > 3)
 GRID_MAX_D = 3
 GRID_CELLS_PER_POINT = 8  # the grid never has more than this many cells per sample
 GRID_MAX_CELLS = 1 << 24  # nor more than this many in all (128 MB of cell offsets)
+GRID_MIN_CROWDED_N = 2000  # below this many samples a crowded grid is still used
+REGIMES = ("grid", "block", "tree", "brute", "sorted")
+FORCE_REGIME = None  # tests set a regime name here to route every search through it
 
 
-def _workers() -> int:
-    """Threads for SciPy's kd-tree queries: numba's thread count for the calling thread.
+def tree_min_n(d: int, counting: bool) -> float:
+    """Fewest samples for which the kd-tree beats the blocked brute force in ``d`` dimensions.
 
-    ``numba.set_num_threads`` is per thread, so a caller that limits numba's threads (the probes'
-    thread budget) limits the kd-tree queries too, instead of SciPy using every core.
+    Measured on a 2-core machine with Gaussian data and KSG radii (k = 4): for the joint
+    k-NN search the crossing is near 250 * 2**(d/2) samples (2,000 at d = 6, 8,000 at
+    d = 10, 64,000 at d = 16); counts at KSG radii (which are wide in the marginal
+    spaces) cross later, near 400 * 2**d (13,000 at d = 5).
     """
-    import numba
-
-    return int(numba.get_num_threads())
+    return 400.0 * 2.0 ** d if counting else 250.0 * 2.0 ** (d / 2.0)
 
 
 def _metric(metric: str) -> bool:
@@ -56,12 +65,12 @@ def _metric(metric: str) -> bool:
     raise ValueError(f"metric must be 'chebyshev' (max-norm) or 'euclidean'; got {metric!r}")
 
 
-def _regime(n: int, d: int) -> str:
+def _regime(n: int, d: int, counting: bool) -> str:
+    if FORCE_REGIME is not None:
+        return FORCE_REGIME
     if d <= GRID_MAX_D:
-        return "grid"
-    if n <= BRUTE_MAX_N:
-        return "brute"
-    return "tree"
+        return "sorted" if (counting and d == 1) else "grid"
+    return "tree" if n >= tree_min_n(d, counting) else "block"
 
 
 def _grid_params(X: np.ndarray, s_target: float):
@@ -96,7 +105,7 @@ def _balanced_grid(X: np.ndarray, s_target: float, k: int):
     for c in range(d):
         cells = cells * B[c] + np.clip(np.floor((X[:, c] - lo[c]) / s), 0, B[c] - 1).astype(np.int64)
     crowded = np.bincount(cells).max()
-    if n > BRUTE_MAX_N and crowded > max(64 * k, 4 * np.sqrt(n)):
+    if n > GRID_MIN_CROWDED_N and crowded > max(64 * k, 4 * np.sqrt(n)):
         return None
     return lo, s, B
 
@@ -107,44 +116,39 @@ def _pilot_radius(X: np.ndarray, k: int, cheb: bool) -> float:
     m = min(n, 400)
     sub = X if m == n else X[np.random.default_rng(0).choice(n, m, replace=False)]
     kk = min(k, m - 1)
-    eps = _kernels.knn_brute(np.ascontiguousarray(sub), kk, cheb)[0][:, kk - 1]
+    eps = _kernels.knn_block(np.ascontiguousarray(sub), kk, cheb)[0][:, kk - 1]
     return float(np.median(eps)) * (m / n) ** (1.0 / d)
 
 
+def _check_regime(regime: str) -> None:
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; expected one of {REGIMES}")
+
+
 def knn(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = None):
-    """Distances ``(n, k)`` (ascending) and indices of the k nearest neighbours of each row."""
+    """Distances ``(n, k)`` (ascending) and indices of the k nearest neighbours of each row.
+
+    Ties in distance are broken by the smaller index, in every regime.
+    """
     cheb = _metric(metric)
+    X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = X.shape
-    regime = regime or _regime(n, d)
-    if regime == "brute":
-        return _kernels.knn_brute(X, k, cheb)
+    regime = regime or _regime(n, d, counting=False)
+    _check_regime(regime)
+    if regime == "sorted":
+        raise ValueError("the sorted regime only counts (in one dimension); it has no kNN search")
     if regime == "grid":
+        if d > GRID_MAX_D:
+            raise ValueError(f"the grid regime needs at most {GRID_MAX_D} dimensions; got {d}")
         params = _balanced_grid(X, _pilot_radius(X, k, cheb), k)
         if params is not None:
             return _kernels.knn_grid(X, k, cheb, *params)
         regime = "tree"
-    if regime == "tree":
-        from scipy.spatial import cKDTree
-
-        tree = cKDTree(X)
-        dist, idx = tree.query(X, k=k + 1, p=np.inf if cheb else 2.0, workers=_workers())
-        # Column 0 is the point itself (distance 0) unless it has duplicates; either way,
-        # the (k+1)-th smallest distance including self is the k-th excluding self.
-        dist = np.ascontiguousarray(dist[:, 1:])
-        idx = np.ascontiguousarray(idx[:, 1:])
-        self_rows = np.arange(n)[:, None]
-        # With duplicates the tree may return the point itself later in the list: swap it for
-        # the duplicate it displaced (same distance 0), so that no row lists itself.
-        hit = idx == self_rows
-        if hit.any():
-            rows = np.nonzero(hit.any(axis=1))[0]
-            for r in rows:
-                full_d, full_i = tree.query(X[r], k=k + 1, p=np.inf if cheb else 2.0)
-                keep = full_i != r
-                idx[r] = full_i[keep][:k]
-                dist[r] = full_d[keep][:k]
-        return dist, idx
-    raise ValueError(f"unknown regime {regime!r}")
+    if regime == "brute":
+        return _kernels.knn_brute(X, k, cheb)
+    if regime == "block":
+        return _kernels.knn_block(X, k, cheb)
+    return _kdtree.knn_tree(X, k, cheb)
 
 
 def kth_distance(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = None) -> np.ndarray:
@@ -162,10 +166,13 @@ def count_within(
 ) -> np.ndarray:
     """For each row i, the number of rows j != i with ``dist(i, j) < radii[i]`` (or ``<=``)."""
     cheb = _metric(metric)
+    X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = X.shape
     radii = np.ascontiguousarray(radii, dtype=np.float64)
-    if regime is None:
-        regime = "sorted" if d == 1 else _regime(n, d)
+    regime = regime or _regime(n, d, counting=True)
+    _check_regime(regime)
+    if regime == "sorted" and d != 1:
+        raise ValueError(f"the sorted regime counts in one dimension only; got {d}")
     if regime == "sorted":
         x = X[:, 0]
         s = np.sort(x)
@@ -173,54 +180,20 @@ def count_within(
         # the point itself satisfies the predicate unless the test is 0 < 0
         self_in = (radii > 0) | (not strict)
         return c - self_in.astype(np.int64)
-    if regime == "brute":
-        return _kernels.count_brute(X, radii, strict, cheb)
     if regime == "grid":
+        if d > GRID_MAX_D:
+            raise ValueError(f"the grid regime needs at most {GRID_MAX_D} dimensions; got {d}")
         pos = radii[radii > 0]
         params = _balanced_grid(X, float(np.median(pos)) if pos.size else 0.0, 8)
         if params is not None:
             return _kernels.count_grid(X, radii, strict, cheb, *params)
         regime = "tree"
-    if regime == "tree":
-        return _count_tree(X, radii, strict, cheb)
-    raise ValueError(f"unknown regime {regime!r}")
-
-
-def _count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, cheb: bool) -> np.ndarray:
-    """Exact neighbour counts with SciPy's kd-tree.
-
-    Max-norm distances in the tree are the same floating-point numbers as ours, so a
-    strict count is a ``<=`` count at the next float below the radius. Euclidean
-    distances are compared squared inside the tree, which can differ from
-    ``sqrt(sum)`` in the last bit: rows whose count changes between radii a few ulps
-    apart are recounted directly.
-    """
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(X)
-    p = np.inf if cheb else 2.0
-
-    def length(r):
-        r = np.maximum(r, 0.0)
-        return np.asarray(tree.query_ball_point(X, r, p=p, return_length=True, workers=_workers()), dtype=np.int64)
-
-    if cheb:
-        c = length(np.nextafter(radii, -np.inf) if strict else radii)
-    else:
-        lo = length(radii * (1.0 - 1e-12))
-        hi = length(radii * (1.0 + 1e-12))
-        c = lo
-        for i in np.nonzero(lo != hi)[0]:
-            cand = tree.query_ball_point(X[i], radii[i] * (1.0 + 1e-12), p=2.0)
-            acc = np.zeros(len(cand))
-            for col in range(X.shape[1]):  # sequential sum, as in the kernels
-                acc += (X[cand, col] - X[i, col]) ** 2
-            dd = np.sqrt(acc)
-            c[i] = int(np.count_nonzero(dd < radii[i] if strict else dd <= radii[i]))
-    c = c - 1  # the point itself
-    if strict:
-        c[radii <= 0] = 0
-    return c
+    if regime == "brute":
+        return _kernels.count_brute(X, radii, strict, cheb)
+    if regime == "block":
+        t = _kdtree.key_thresholds(radii, strict, cheb)
+        return _kernels.count_block(X, t, cheb) - (t > 0.0)
+    return _kdtree.count_tree(X, radii, strict, cheb)
 
 
 # ----------------------------------------------------------------------------------------------
