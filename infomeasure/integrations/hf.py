@@ -132,7 +132,7 @@ class ProbeCallback(_TrainerCallback):
     def _probe(self, args, state, control):
         if self.probes is not None:
             step = int(state.global_step)
-            if self.probes.step(step):
+            if self.probes.step(step) and self.log_values:
                 self._epoch_at[step] = state.epoch
             self._log(args, state, control)
 
@@ -140,9 +140,12 @@ class ProbeCallback(_TrainerCallback):
         rows = self._queue.take()
         if not (rows and self.log_values):
             return
+        epochs = {}  # the epoch of each probe step in these rows (state.epoch is later in background mode)
+        for step in dict.fromkeys(int(r["step"]) for r in rows):
+            epochs[step] = self._epoch_at.pop(step, state.epoch)
         for step, metrics in metrics_by_step(rows, self.log_prefix):
             logs = dict(metrics)
-            epoch = self._epoch_at.pop(step, state.epoch)
+            epoch = epochs[step]
             if epoch is not None:
                 logs["epoch"] = epoch
             state.log_history.append({**logs, "step": step})

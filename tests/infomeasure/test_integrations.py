@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import time
 import types
 import warnings
 
@@ -10,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from infomeasure.measures import Measure
 from infomeasure.run_dir import read_metrics
 
 LIGHTNING_LAYERS = ["encoder.0", "encoder.1", "head"]
@@ -29,6 +31,20 @@ def _check_run(run, cb, layers, steps):
     assert len(rows) == 2 * 3 * len(steps) and rows == cb.probes.results
     assert all(r["error"] is None and math.isfinite(r["value"]) for r in rows)
     return man, rows
+
+
+class Late(Measure):
+    """A measure that takes 0.1 s (the value is 1): in background mode its rows arrive steps after their probe step."""
+
+    name, method, torch_path = "late", "none", False
+
+    def compute(self, Z, y=None, spectrum=None):
+        time.sleep(0.1)
+        return 1.0
+
+
+def _measures(background):
+    return ["rankme", "prediction_entropy", *([Late()] if background else [])]
 
 
 def _expected_metrics(rows, prefix="probes"):
@@ -104,15 +120,17 @@ def test_lightning_csv_logger_receives_the_probe_values_at_their_steps(tmp_path,
     from infomeasure.integrations.lightning import ProbeCallback
 
     Tiny, (x, y), loader, make_trainer = _lightning()
-    cb = ProbeCallback(layers=["encoder.*", "head"], measures=["rankme", "prediction_entropy"], every=4,
+    cb = ProbeCallback(layers=["encoder.*", "head"], measures=_measures(background), every=4,
                        probe_data=(x[:40], y[:40]), background=background)
     logger = CSVLogger(tmp_path, name="csv", version=0)
     make_trainer(tmp_path, cb, logger=logger).fit(Tiny(), loader)
     with open(tmp_path / "csv" / "version_0" / "metrics.csv", newline="") as f:
         table = list(csv.DictReader(f))
     expected = _expected_metrics(cb.probes.results)
-    assert sorted(expected) == [0, 4, 8] and len(expected[0]) == 6
+    assert sorted(expected) == [0, 4, 8] and len(expected[0]) == 3 * len(_measures(background))
     probe_rows = [r for r in table if r["probes/head/rankme"]]
+    if background:  # the values of step 4 arrived (and were logged) after the loss of later steps
+        assert table.index(probe_rows[1]) > table.index(next(r for r in table if r["train_loss"] and r["step"] == "5"))
     # one CSV row per probe step, at that step (in background mode too, where the values arrive later)
     assert [int(r["step"]) for r in probe_rows] == [0, 4, 8]
     for r in probe_rows:
@@ -208,18 +226,21 @@ def test_hf_log_history_and_on_log_receive_the_probe_values(tmp_path, background
             self.seen.append((state.global_step, dict(logs)))
 
     spy = Spy()
-    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures=["rankme", "prediction_entropy"],
+    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures=_measures(background),
                        every=3, probe_data=probe, background=background)
     trainer = make_trainer(tmp_path, [cb, spy], logging_strategy="steps", logging_steps=2)
     trainer.train()
     expected = _expected_metrics(cb.probes.results)
-    assert sorted(expected) == [0, 3, 6] and len(expected[0]) == 6
+    assert sorted(expected) == [0, 3, 6] and len(expected[0]) == 3 * len(_measures(background))
     history = trainer.state.log_history
     probe_entries = [e for e in history if "probes/classifier/rankme" in e]
+    if background:  # the values of step 3 arrived (and were logged) after the loss of step 4
+        assert history.index(probe_entries[1]) > history.index(next(e for e in history if e.get("loss") and e["step"] == 4))
     assert [e["step"] for e in probe_entries] == [0, 3, 6]
     for e in probe_entries:
         assert {k: v for k, v in e.items() if k.startswith("probes/")} == expected[e["step"]]
         assert set(e) == {*expected[e["step"]], "epoch", "step"}
+        assert e["epoch"] == e["step"] / 6  # 6 batches an epoch: the epoch of the probe step, also in background mode
     # the Trainer's own entries are all there, also at steps where probe values were logged (6; 4 in background
     # mode, where the values of step 3 arrive then)
     assert [e["step"] for e in history if "loss" in e] == [2, 4, 6]
