@@ -541,6 +541,14 @@ def te_discrete(source, target, *, history=1, source_history=1, delay=1, conditi
     is issued when the joint states exceed N/10; report
     :func:`~estimators.surrogates.surrogate_test`'s surrogate mean or its "effective" TE.
 
+    Integer series with a small range are coded without sorting, and when the
+    joint table has at most :math:`2^{22}` cells one numba pass counts the
+    joint symbol straight from the series (binary series at N = 10⁵ take
+    about 0.2 ms, faster than pyinform's C code; see the time-series
+    benchmarks). Strings, floats, wide integer ranges and larger state spaces
+    take a general path that sorts and compacts the joint codes; both give the
+    same value to round-off.
+
     Examples
     --------
     >>> import numpy as np
