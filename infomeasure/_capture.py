@@ -300,7 +300,10 @@ class Capture:
             if not self.need_rep:
                 reps[name] = None
                 continue
-            z = torch.cat(parts) if parts else torch.zeros((0, 0))
+            if not parts:
+                z = torch.zeros((0, 0))
+            else:  # one batch (the common case) is already a copy of its own: no second one
+                z = parts[0] if len(parts) == 1 else torch.cat(parts)
             reps[name] = _ddp.gather_rows(z)
         states = {name: {m: _sum_state(s) for m, s in per.items()} for name, per in self.states.items()}
         return reps, states, self.errors

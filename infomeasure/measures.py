@@ -576,6 +576,18 @@ class _HostCopy:
         return self._host
 
 
+def _float64(z):
+    """``z`` in float64 (C-contiguous NumPy, or a torch tensor on its device): converted once, so the
+    Gram spectra of several preparations do not each copy the float32 activations again."""
+    if isinstance(z, np.ndarray) and z.dtype.kind == "f":
+        return np.ascontiguousarray(z, dtype=np.float64)
+    if getattr(getattr(z, "dtype", None), "is_floating_point", False) and hasattr(z, "detach"):
+        import torch
+
+        return z.detach().to(torch.float64)
+    return z  # anything else (complex, integers, lists): the estimator validates it as given
+
+
 def _values(m, z, layer, labels, inputs, states, errors, spectra):
     """``{suffix: value}`` of one measure (raises what the measure raises)."""
     if m.streaming:
@@ -587,7 +599,9 @@ def _values(m, z, layer, labels, inputs, states, errors, spectra):
     n = int(z.shape[0])
     if isinstance(m, SpectralMeasure):
         if m.prep not in spectra:
-            spectra[m.prep] = m.spectrum(z)
+            if "float64" not in spectra:  # one float64 copy of the layer for every preparation
+                spectra["float64"] = _float64(z)
+            spectra[m.prep] = m.spectrum(spectra["float64"])
         return {"": _finite(m.compute(z, spectrum=spectra[m.prep]), m.name)}
     if m.needs_inputs:
         return {"": _finite(m.compute(z, inputs=None if inputs is None else inputs[:n]), m.name)}

@@ -50,3 +50,26 @@ def test_check_sigma():
         _gram.check_sigma(True)
     with pytest.raises(ValueError, match="positive, finite"):
         _gram.check_sigma(-1.0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-200, 1e200])
+def test_unit_rows_and_max_abs_against_the_plain_formulas_and_leave_the_input_alone(torch_one_thread, scale):
+    # unit_rows and max_abs avoid |X| temporaries and divide in place: same values as the formulas,
+    # and the caller's matrix (as_matrix passes float64 input through uncopied) is never written
+    import torch
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 7)) * scale
+    X[5] = -np.abs(X[5])  # a row whose largest |entry| is negative
+    X[:, 0] = 0.0
+    before = X.copy()
+    U = _gram.unit_rows(X, "Z")
+    np.testing.assert_array_equal(X, before)
+    W = X * 2.0 ** {1.0: 0, 1e-200: 700, 1e200: -700}[scale]  # exact: brings the rows into range
+    ref = W / np.linalg.norm(W, axis=1, keepdims=True)
+    np.testing.assert_allclose(U, ref, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(np.linalg.norm(U, axis=1), 1.0, rtol=1e-15)
+    assert _gram.max_abs(X) == np.abs(X).max() and _gram.max_abs(-X) == np.abs(X).max()
+    T = torch.from_numpy(X)
+    np.testing.assert_allclose(_gram.unit_rows(T, "Z").numpy(), U, rtol=1e-15, atol=0)  # torch's norm: 1 ulp apart
+    np.testing.assert_array_equal(X, before)

@@ -103,6 +103,21 @@ def test_evaluate_shares_one_spectrum_per_preparation(monkeypatch):
         assert r["value"] == pytest.approx(getattr(est, m.method)(z), rel=1e-12) and r["error"] is None
 
 
+def test_evaluate_converts_float32_activations_once_and_gives_the_estimators_values():
+    # probes capture float32; evaluate makes one float64 copy per layer for every preparation's
+    # spectrum: the values are the estimators' on the float32 input exactly, and z is not written
+    import torch
+
+    z, _ = _data()
+    z32 = (z * 3.0).astype(np.float32)
+    before = z32.copy()
+    ms = [M.get_measure(n) for n in ("rankme", "von_neumann_entropy", "effective_rank")]
+    for given in (z32, torch.from_numpy(z32)):
+        rows = M.evaluate(ms, given, step=0, layer="fc")
+        assert [r["value"] for r in rows] == [getattr(est, m.method)(z32) for m in ms]
+        np.testing.assert_array_equal(z32, before)
+
+
 def test_evaluate_error_rows_strict_and_layer_errors():
     z, y = _data()
     ms = [M.get_measure("rankme"), M.get_measure("mi_labels")]
