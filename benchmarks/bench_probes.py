@@ -3,11 +3,15 @@
 For each model (the acceptance MLP 784-256-128-10, the demo's MLP 64-256-256-10, a small CNN),
 each measure set (RankMe + VNE; DSMI; kNN MI with labels) and each mode (background worker, the
 default; synchronous), the same training loop runs with and without probes at ``every`` = 50,
-interleaved, ``--reps`` times; the table gives the median ratio of wall times, the probes' own
-share of the training thread's time, and the training step time in the 20 steps after each probe
-step over the same steps of the plain loop. Everything is measured twice: on an idle machine, and
-with one competing busy process (a ``while True`` loop pinned to one core). Then the demo's wall
-time, idle and busy (``--demo``).
+``--reps`` times, plain and probed one after the other in alternating order. The table gives the
+median ratio of wall times (and the ratio of the fastest runs: other processes only ever add
+time), the probes' own share of the training thread's time, and the training step time in the 20
+steps after each probe step, over the same steps of the plain loop and over the steps of the same
+loop furthest from a probe step (25-49 after it; this one cancels the drift between whole loops,
+which on a shared 2-core machine reaches tens of percent). A "plain" row per model compares two
+plain loops the same way: that is the noise floor of the ratios. Everything is measured twice: on
+an idle machine, and with one competing busy process (a ``while True`` loop pinned to one core).
+Then the demo's wall time, idle and busy.
 
 Acceptance (issue 16): MLP 784-256-128-10 with RankMe + VNE <= 1.10x idle and <= 1.25x busy;
 with kNN MI <= 1.5x in background mode in both; steps after a probe step within 5% of plain;
@@ -110,28 +114,52 @@ def _after_probe(per_step, every, steps):
     return [s for p in range(0, steps, every) for s in range(p + 1, min(p + 1 + AFTER, steps))]
 
 
+def _far_from_probe(every, steps):
+    """Indices of the steps of the same loop furthest from any probe step (offsets AFTER + 5 .. every - 1)."""
+    return [s for p in range(0, steps, every) for s in range(p + AFTER + 5, min(p + every, steps))]
+
+
 def _supports(name):
     return name in inspect.signature(Probes).parameters
 
 
 def measure(model_name, measure_set, mode, *, steps, reps, every):
-    """Median ratios over ``reps`` interleaved (plain, probed) pairs."""
-    kw = {"measures": MEASURES[measure_set]}
-    if _supports("background"):
-        kw["background"] = mode == "background"
-    elif mode == "background":
-        return None
-    run_loop(model_name, 2 * every, kw, every)  # warm-up: numba compilation, allocator
-    ratios, shares, after = [], [], []
-    for _ in range(reps):
-        plain, plain_steps, _ = run_loop(model_name, steps)
-        probed, probed_steps, timing = run_loop(model_name, steps, kw, every)
-        ratios.append(probed / plain)
+    """Ratios of ``reps`` (plain, probed) pairs, run one after the other in alternating order.
+
+    ``measure_set=None`` is the A/A check: the "probed" loop is a second plain loop, so its ratios
+    show how far two identical loops differ on this machine (the noise floor of the other rows).
+    Returns the median pair ratio with its spread, the ratio of the fastest runs (noise from other
+    processes only ever adds time), the probes' share of the training thread, and two views of the
+    steps after a probe step: over the same steps of the plain loop, and over the steps furthest
+    from a probe step in the same loop (which cancels the loop-to-loop drift of a busy machine).
+    """
+    if measure_set is None:
+        kw = None
+    else:
+        kw = {"measures": MEASURES[measure_set]}
+        if _supports("background"):
+            kw["background"] = mode == "background"
+        elif mode == "background":
+            return None
+        run_loop(model_name, 2 * every, kw, every)  # warm-up: numba compilation, allocator
+    run_loop(model_name, 2 * every)
+    plains, probeds, shares, after, within = [], [], [], [], []
+    idx, far = _after_probe(None, every, steps), _far_from_probe(every, steps)
+    for rep in range(reps):
+        runs = {}
+        for which in (("plain", "probed") if rep % 2 == 0 else ("probed", "plain")):
+            runs[which] = run_loop(model_name, steps, kw if which == "probed" else None, every)
+        (plain, plain_steps, _), (probed, probed_steps, timing) = runs["plain"], runs["probed"]
+        plains.append(plain)
+        probeds.append(probed)
         shares.append(timing["probe_share"] if timing else float("nan"))
-        idx = _after_probe(probed_steps, every, steps)
-        after.append(statistics.median(probed_steps[i] for i in idx) / statistics.median(plain_steps[i] for i in idx))
+        near = statistics.median(probed_steps[i] for i in idx)
+        after.append(near / statistics.median(plain_steps[i] for i in idx))
+        within.append(near / statistics.median(probed_steps[i] for i in far))
+    ratios = [b / a for a, b in zip(plains, probeds)]
     return {"ratio": statistics.median(ratios), "spread": (min(ratios), max(ratios)),
-            "share": statistics.median(shares), "after": statistics.median(after)}
+            "fastest": min(probeds) / min(plains), "share": statistics.median(shares),
+            "after": statistics.median(after), "within": statistics.median(within)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,6 +203,7 @@ def main():
     ap.add_argument("--modes", default="background,sync")
     ap.add_argument("--loads", default="idle,busy")
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--no-aa", dest="aa", action="store_false", help="skip the plain-vs-plain noise rows")
     ap.add_argument("--quick", action="store_true", help="500 steps, 2 repetitions")
     args = ap.parse_args()
     warnings.simplefilter("ignore", UserWarning)  # kNN sample-size warnings (also from the worker thread)
@@ -188,20 +217,27 @@ def main():
     auto = "background" if torch.get_num_threads() < _available_cores() else "sync"
     print(f"background='auto' (the default) picks {auto} here: CPU models, {torch.get_num_threads()} torch threads "
           f"on {_available_cores()} cores")
-    print(f"{'load':5} {'model':9} {'measures':11} {'mode':11} {'ratio':>6} {'spread':>13} {'probe share':>11} "
-          f"{'after/plain':>11}")
+    print("ratio: probed / plain loop wall time, median of the pairs [spread]; fastest: fastest probed run / fastest "
+          "plain run; after/plain: the 20 steps after each probe step over the same steps of the plain loop; "
+          "after/far: over the steps 25-49 after each probe step of the same loop. The 'plain' rows compare two "
+          "plain loops: the noise floor.")
+    print(f"{'load':5} {'model':9} {'measures':11} {'mode':11} {'ratio':>6} {'spread':>13} {'fastest':>7} "
+          f"{'probe share':>11} {'after/plain':>11} {'after/far':>9}")
     for load in args.loads.split(","):
         ctx = Busy() if load == "busy" else _Null()
         with ctx:
             for model_name in args.models.split(","):
-                for ms in args.measures.split(","):
-                    for mode in args.modes.split(","):
+                sets = ([None] if args.aa else []) + args.measures.split(",")
+                for ms in sets:
+                    for mode in (["-"] if ms is None else args.modes.split(",")):
                         r = measure(model_name, ms, mode, steps=args.steps, reps=args.reps, every=args.every)
                         if r is None:
                             continue
                         lo, hi = r["spread"]
-                        print(f"{load:5} {model_name:9} {ms:11} {mode:11} {r['ratio']:6.3f} [{lo:5.3f}, {hi:5.3f}] "
-                              f"{100 * r['share']:10.1f}% {r['after']:11.3f}", flush=True)
+                        share = "-" if ms is None else f"{100 * r['share']:.1f}%"
+                        print(f"{load:5} {model_name:9} {ms or 'plain':11} {mode:11} {r['ratio']:6.3f} "
+                              f"[{lo:5.3f}, {hi:5.3f}] {r['fastest']:7.3f} {share:>11} {r['after']:11.3f} "
+                              f"{r['within']:9.3f}", flush=True)
             if not args.no_demo:
                 wall, share = demo_seconds()
                 print(f"{load:5} infomeasure demo: {wall:.1f} s wall  {share}", flush=True)
