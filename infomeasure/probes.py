@@ -609,10 +609,12 @@ class Probes:
             job = _Job(self, step, reps, streams, capture_errors, timing)
             if self._worker is None:
                 job.deliver(job.compute_within_budget())
-            elif self._worker.submit(job.compute_within_budget, job.deliver, job.on_error):
-                self._share.lend()
             else:
-                self._drop(step, timing)
+                # lend the worker its cores before it can start: the BLAS limit is the training
+                # thread's to set (CoreShare), and a job measured before it would run with every core
+                self._share.lend()
+                if not self._worker.submit(job.compute_within_budget, job.deliver, job.on_error):
+                    self._drop(step, timing)  # the queue is full: the worker is busy, the cores stay lent
         self.probe_seconds += time.perf_counter() - t0
         return True
 

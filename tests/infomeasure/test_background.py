@@ -253,6 +253,25 @@ def test_measures_run_within_the_budget_and_settings_come_back(background):
     assert slow.seen[-1][1] == min(2, numba.config.NUMBA_NUM_THREADS) and slow.seen[-1][2] == {2}
 
 
+def test_the_worker_never_measures_before_its_cores_are_lent(monkeypatch):
+    # the training thread lends the worker its cores (one BLAS thread) before handing it the job:
+    # lent after submitting, a fast worker measured the first probe step with every BLAS thread
+    # (seen as a flaky failure of the test above); a slow lend makes that order certain to show
+    from infomeasure._threads import CoreShare
+
+    real = CoreShare.lend
+
+    def slow_lend(self):
+        time.sleep(0.1)
+        real(self)
+
+    monkeypatch.setattr(CoreShare, "lend", slow_lend)
+    slow = Slow()
+    with Probes(mlp(), "0", [slow], every=1, probe_data=probe_set(), background=True) as p:
+        p.step(0)
+    assert slow.seen[0][0] == "infomeasure-probes" and slow.seen[0][2] == {1}
+
+
 def test_auto_measures_in_the_background_only_where_a_core_is_free(monkeypatch):
     monkeypatch.setattr(P, "_available_cores", lambda: 4)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
