@@ -182,7 +182,8 @@ class Capture:
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
-        self.keep_device = _ddp.world_size() == 1
+        # captures stay on the layer's device, except under a process group whose collectives take CPU tensors (gloo)
+        self.keep_device = _ddp.world_size() == 1 or _ddp.collective_device().type != "cpu"
         self._handles: list = []
 
     # -- hooks -------------------------------------------------------------------------------
@@ -267,7 +268,7 @@ class Capture:
 
         # a copy: in-place ops later in the forward cannot change it. It stays on the layer's device
         # (measures with a torch path run there; the others copy it to the CPU once, off the training
-        # thread in background mode), except under torch.distributed, whose gathers use CPU tensors.
+        # thread in background mode), except under a gloo process group, whose gathers use CPU tensors.
         device = z.device if self.keep_device else "cpu"
         z = z.reshape(z.shape[0], -1).to(device=device, dtype=torch.float32, copy=True)
         room = int((self.probes.memory_budget - self.used[name]) // max(1, 4 * z.shape[1]))

@@ -85,3 +85,63 @@ def test_shard_and_helpers_outside_distributed():
     t = torch.ones(3, 2)
     assert _ddp.gather_rows(t) is t and _ddp.sum_over_ranks(t) is t
     assert (_ddp.rank(), _ddp.world_size()) == (0, 1)
+
+
+class _FakeGroup:
+    """A stand-in process group of two identical ranks that records the device of each collective."""
+
+    class ReduceOp:
+        MAX, SUM = "max", "sum"
+
+    def __init__(self, backend):
+        self.backend, self.devices = backend, []
+
+    def get_backend(self):
+        return self.backend
+
+    def get_world_size(self):
+        return 2
+
+    def all_gather(self, out, t):
+        self.devices.append(t.device.type)
+        for o in out:
+            o.copy_(t)
+
+    def all_reduce(self, t, op=None):
+        self.devices.append(t.device.type)
+        if op == self.ReduceOp.SUM:
+            t.mul_(2)
+
+
+@pytest.mark.parametrize(("backend", "expected"), [
+    ("gloo", "cpu"), ("mpi", "cpu"), ("cpu:gloo,cuda:nccl", "cpu"), ("nccl", "accelerator"), ("NCCL", "accelerator"),
+])
+def test_collectives_run_on_the_cpu_for_gloo_and_on_the_accelerator_for_nccl(monkeypatch, backend, expected):
+    # NCCL takes no CPU tensors: captures, labels and streaming sums must meet it on the rank's GPU
+    class Acc:
+        @staticmethod
+        def is_available():
+            return True
+
+        @staticmethod
+        def current_accelerator():
+            return torch.device("cuda")
+
+        @staticmethod
+        def current_device_index():
+            return 3
+
+    monkeypatch.setattr(torch, "accelerator", Acc, raising=False)
+    device = _ddp.collective_device(_FakeGroup(backend))
+    assert device == (torch.device("cpu") if expected == "cpu" else torch.device("cuda", 3))
+
+
+def test_gather_and_sum_return_on_the_input_device_with_the_collectives_on_the_group_device(monkeypatch):
+    group = _FakeGroup("gloo")
+    monkeypatch.setattr(_ddp, "_dist", lambda: group)
+    t = torch.arange(6.0).reshape(3, 2)
+    out = _ddp.gather_rows(t)
+    assert out.device == t.device and torch.equal(out, torch.cat([t, t]))
+    s = _ddp.sum_over_ranks(torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert torch.equal(s, torch.tensor([2.0, 4.0], dtype=torch.float64))
+    assert set(group.devices) == {"cpu"} and len(group.devices) == 4  # 2 gathers, 2 reductions
