@@ -25,6 +25,27 @@ from .neural import *  # noqa: F401,F403
 from .neural import __all__ as _neural_all
 from .self_consistency import *  # noqa: F401,F403
 from .self_consistency import __all__ as _self_consistency_all
+from .predictive import (  # noqa: F401 - the one-call language-model measures (the streaming twins stay in .predictive)
+    attention_entropy,
+    entropy_change,
+    high_entropy_share,
+    logp_advantage_covariance,
+    token_entropy,
+    token_entropy_from_scores,
+    token_log_probs,
+    windowed_entropy,
+)
+
+_predictive_all = [
+    "attention_entropy",
+    "entropy_change",
+    "high_entropy_share",
+    "logp_advantage_covariance",
+    "token_entropy",
+    "token_entropy_from_scores",
+    "token_log_probs",
+    "windowed_entropy",
+]
 
 __all__ = [
     *_entropy_all,
@@ -37,6 +58,7 @@ __all__ = [
     *_diffusion_all,
     *_neural_all,
     *_self_consistency_all,
+    *_predictive_all,
 ]
 
 # help() on a front function lists every method's keywords and defaults (e.g. k=4 for "ksg"),

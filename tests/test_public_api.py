@@ -27,6 +27,7 @@ ESTIMATORS = (
     'active_information_storage',
     'additivity_check',
     'alpha_req',
+    'attention_entropy',
     'cmi_discrete',
     'cmi_gaussian',
     'cmi_ksg',
@@ -100,6 +101,13 @@ ESTIMATORS = (
     'total_correlation',
     'transfer_entropy',
     'von_neumann_entropy',
+    'entropy_change',
+    'high_entropy_share',
+    'logp_advantage_covariance',
+    'token_entropy',
+    'token_entropy_from_scores',
+    'token_log_probs',
+    'windowed_entropy',
 )
 
 #: The names ``infomeasure`` adds to the estimators' (``im.__all__`` = both).
