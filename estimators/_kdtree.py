@@ -93,7 +93,7 @@ def _node_box(X, perm, s, e, lo, hi, node):
                 hi[node, c] = v
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def build(X, depth):
     """Build the tree: ``(Xp, perm, start, end, lo, hi)`` (see the module docstring)."""
     n, d = X.shape
@@ -107,7 +107,7 @@ def build(X, depth):
     for level in range(depth + 1):
         first = (1 << level) - 1
         count = 1 << level
-        for t in prange(count):
+        for t in range(count):  # serial: O(n d log n) is small, parallel regions per level are not
             node = first + t
             s = start[node]
             e = end[node]
@@ -135,7 +135,7 @@ def build(X, depth):
                 start[left + 1] = m
                 end[left + 1] = e
     Xp = np.empty_like(X)
-    for p in prange(n):
+    for p in range(n):
         for c in range(d):
             Xp[p, c] = X[perm[p], c]
     return Xp, perm, start, end, lo, hi
@@ -409,3 +409,4 @@ def count_tree(X: np.ndarray, radii: np.ndarray, strict: bool, chebyshev: bool, 
     """For each row i, how many rows j != i have ``dist < radii[i]`` (strict) or ``<=``."""
     t = key_thresholds(radii, strict, chebyshev)
     return count(*make_tree(X, leaf_size), t, chebyshev) - (t > 0.0)
+

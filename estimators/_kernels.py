@@ -138,46 +138,94 @@ def _row_keys(X, Xt, i, acc, chebyshev):
                 acc[j] += v * v
 
 
+BLOCK_SERIAL_WORK = 1 << 24  # below this many key terms (n * n * d) one thread is faster
+
+
+@njit(cache=True, nogil=True)
+def _knn_block_rows(X, Xt, k, chebyshev, i0, i1, dist, idx):
+    """Rows ``i0 .. i1-1`` of ``knn_block``, written into ``dist`` and ``idx``."""
+    n = X.shape[0]
+    acc = np.empty(n)
+    bd = np.empty(k)
+    bi = np.empty(k, dtype=np.int64)
+    for i in range(i0, i1):
+        _row_keys(X, Xt, i, acc, chebyshev)
+        bd[:] = np.inf
+        bi[:] = -1
+        for j in range(n):
+            if j != i and acc[j] < bd[k - 1]:
+                _insert(bd, bi, acc[j], j)
+        _keys_to_dist(bd, chebyshev)
+        dist[i] = bd
+        idx[i] = bi
+
+
 @njit(cache=True, parallel=True, nogil=True)
+def _knn_block_parallel(X, Xt, k, chebyshev, dist, idx):
+    n = X.shape[0]
+    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
+        _knn_block_rows(X, Xt, k, chebyshev, chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK), dist, idx)
+
+
+@njit(cache=True, nogil=True)
+def _count_block_rows(X, Xt, thresholds, chebyshev, i0, i1, out):
+    """Rows ``i0 .. i1-1`` of ``count_block``, written into ``out``."""
+    n = X.shape[0]
+    acc = np.empty(n)
+    for i in range(i0, i1):
+        _row_keys(X, Xt, i, acc, chebyshev)
+        t = thresholds[i]
+        c = 0
+        for j in range(n):
+            if acc[j] < t:
+                c += 1
+        out[i] = c
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def _count_block_parallel(X, Xt, thresholds, chebyshev, out):
+    n = X.shape[0]
+    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
+        _count_block_rows(X, Xt, thresholds, chebyshev, chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK), out)
+
+
+def _serial(X) -> bool:
+    """Small problems run on the calling thread: a parallel launch costs more than it saves
+    there, and far more on a busy machine, where the join waits for a descheduled worker."""
+    n, d = X.shape
+    return n * n * d < BLOCK_SERIAL_WORK
+
+
 def knn_block(X, k, chebyshev):
-    """``knn_brute`` with the keys of each query computed in one vectorised sweep."""
+    """``knn_brute`` with the keys of each query computed in one vectorised sweep.
+
+    ``X`` is C-contiguous float64. Returns ``(dist, idx)`` of shape ``(n, k)``, the same
+    numbers as ``knn_brute``.
+    """
     n = X.shape[0]
     Xt = np.ascontiguousarray(X.T)
     dist = np.empty((n, k))
     idx = np.empty((n, k), dtype=np.int64)
-    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
-        acc = np.empty(n)
-        bd = np.empty(k)
-        bi = np.empty(k, dtype=np.int64)
-        for i in range(chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK)):
-            _row_keys(X, Xt, i, acc, chebyshev)
-            bd[:] = np.inf
-            bi[:] = -1
-            for j in range(n):
-                if j != i and acc[j] < bd[k - 1]:
-                    _insert(bd, bi, acc[j], j)
-            _keys_to_dist(bd, chebyshev)
-            dist[i] = bd
-            idx[i] = bi
+    if _serial(X):
+        _knn_block_rows(X, Xt, k, chebyshev, 0, n, dist, idx)
+    else:
+        _knn_block_parallel(X, Xt, k, chebyshev, dist, idx)
     return dist, idx
 
 
-@njit(cache=True, parallel=True, nogil=True)
 def count_block(X, thresholds, chebyshev):
-    """For each row i, how many rows (i itself included) have ``key < thresholds[i]``."""
+    """For each row i, how many rows (i itself included) have ``key < thresholds[i]``.
+
+    Keys are the max-norm (``chebyshev``) or the squared Euclidean distance;
+    ``estimators._kdtree.key_thresholds`` turns radii into exact thresholds.
+    """
     n = X.shape[0]
     Xt = np.ascontiguousarray(X.T)
     out = np.zeros(n, dtype=np.int64)
-    for chunk in prange((n + BLOCK_CHUNK - 1) // BLOCK_CHUNK):
-        acc = np.empty(n)
-        for i in range(chunk * BLOCK_CHUNK, min(n, (chunk + 1) * BLOCK_CHUNK)):
-            _row_keys(X, Xt, i, acc, chebyshev)
-            t = thresholds[i]
-            c = 0
-            for j in range(n):
-                if acc[j] < t:
-                    c += 1
-            out[i] = c
+    if _serial(X):
+        _count_block_rows(X, Xt, thresholds, chebyshev, 0, n, out)
+    else:
+        _count_block_parallel(X, Xt, thresholds, chebyshev, out)
     return out
 
 

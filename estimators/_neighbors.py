@@ -48,12 +48,14 @@ FORCE_REGIME = None  # tests set a regime name here to route every search throug
 def tree_min_n(d: int, counting: bool) -> float:
     """Fewest samples for which the kd-tree beats the blocked brute force in ``d`` dimensions.
 
-    Measured on a 2-core machine with Gaussian data and KSG radii (k = 4): for the joint
-    k-NN search the crossing is near 250 * 2**(d/2) samples (2,000 at d = 6, 8,000 at
-    d = 10, 64,000 at d = 16); counts at KSG radii (which are wide in the marginal
-    spaces) cross later, near 400 * 2**d (13,000 at d = 5).
+    Measured on one core with correlated Gaussian data and KSG radii (k = 4), max-norm: for
+    the k-NN search the two cross near 150 * 2**(d/2) samples (1,200 at d = 6, 6,000 at
+    d = 10, 12,000 at d = 12, about 40,000 at d = 16); counts at KSG radii, which are wide
+    in the marginal spaces, cross later, near 300 * 2**d (3,000 at d = 3, 10,000 at
+    d = 5, 20,000 at d = 6). Beyond about 20 dimensions the brute force wins at any size
+    these estimators are used at.
     """
-    return 400.0 * 2.0 ** d if counting else 250.0 * 2.0 ** (d / 2.0)
+    return 300.0 * 2.0 ** d if counting else 150.0 * 2.0 ** (d / 2.0)
 
 
 def _metric(metric: str) -> bool:

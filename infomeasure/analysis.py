@@ -165,7 +165,10 @@ def analyze(
     measures : list, optional
         Names from :data:`infomeasure.measures.MEASURES`, ``(name, params)`` pairs or measure
         objects. Default: :data:`DEFAULT_MEASURES`, plus ``mi_labels`` (kNN MI,
-        ``estimators.mi_ross``) when ``labels`` are given.
+        ``estimators.mi_ross``) when ``labels`` are given; a default measure that a layer's shape
+        cannot give (:meth:`~infomeasure.measures.Measure.unfit`: ``alpha_req`` fits eigenvalue
+        ranks 11-100, so it needs ``min(n - 1, d) >= 13``) is left out on that layer, with no
+        error row. Measures asked for by name always run (or give error rows).
     labels : array-like of shape (n_samples,), optional
         Class labels for label measures (``mi_labels``, ``dsmi``); row ``i`` belongs to sample ``i``
         of every layer.
@@ -204,7 +207,7 @@ def analyze(
     checkpoints = _as_checkpoints(activations, step)
     y, x_in = _as_labels(labels), _as_inputs(inputs)
     ms = _measures_for(measures, y, x_in)
-    jobs = _plan_jobs(checkpoints, ms, reduce, y, x_in)
+    jobs = _plan_jobs(checkpoints, ms, reduce, y, x_in, defaults=measures is None)
     results = _run_jobs(jobs, executor, _progress(progress, len(jobs)))
     # estimator warnings, once each, naming the layer and measures they came from
     for job, (_, caught) in zip(jobs, results):
@@ -252,11 +255,30 @@ def _measures_for(measures, y, x_in):
     return ms
 
 
-def _plan_jobs(checkpoints, ms, reduce, y, x_in):
+def _reduced_shape(shape, reduce):
+    """``(n_samples, n_features)`` that :func:`reduce_array` makes of an array of ``shape`` (None: unknown)."""
+    shape = tuple(int(s) for s in shape)
+    if callable(reduce) or not shape:
+        return None
+    if len(shape) == 1:
+        return shape[0], 1
+    if len(shape) == 2:
+        return shape
+    if reduce == "flatten":
+        return shape[0], int(np.prod(shape[1:]))
+    if reduce == "last" and len(shape) == 3:
+        return shape[0], shape[2]
+    if reduce == "mean":
+        return shape[0], shape[2] if len(shape) == 3 else shape[1]
+    return None
+
+
+def _plan_jobs(checkpoints, ms, reduce, y, x_in, defaults=False):
     """One job per (step, layer) and group of measures, after checking sample counts against labels/inputs.
 
     Spectral measures with the same preparation form one group (one eigendecomposition); every
     other measure is its own group. A job carries labels and inputs only when its measures use them.
+    With ``defaults`` (the default measure set), measures that a layer's shape cannot give are left out there.
     """
     groups: dict = {}
     for m in ms:
@@ -275,7 +297,12 @@ def _plan_jobs(checkpoints, ms, reduce, y, x_in):
                         + (f" at step {st}" if st is not None else "")
                         + f" has {n} samples; they must match sample for sample"
                     )
+            shape = _reduced_shape(np.shape(arr), reduce) if defaults else None
             for group in groups.values():
+                if shape is not None:
+                    group = [m for m in group if m.unfit(*shape) is None]
+                    if not group:
+                        continue
                 gy = y if any(m.needs_labels for m in group) else None
                 gx = x_in if any(m.needs_inputs for m in group) else None
                 jobs.append((st, layer, arr, reduce, group, gy, gx))

@@ -124,13 +124,55 @@ def _value_label(rows, measure, name=None):
     return f"{measure if name is None else name}" + (f" ({units})" if units and units != "unitless" else "")
 
 
+def _bounds(rows, measure, layers) -> dict:
+    """``{layer: largest possible value}`` of ``measure`` where its metadata know one.
+
+    From :meth:`infomeasure.measures.Measure.maximum` at the layer's ``n_samples`` and
+    ``n_features`` (its last row with a value): ``ln d`` for spectral entropies, ``d`` for ranks.
+    """
+    from .measures import measure_for_row
+
+    last = {}
+    for r in rows:
+        if r.get("measure") == measure and r.get("layer") in layers and r.get("value") is not None:
+            last[r.get("layer")] = r
+    out = {}
+    for layer, r in last.items():
+        m = measure_for_row(r)
+        try:
+            bound = None if m is None else m.maximum(r.get("n_samples"), r.get("n_features"))
+        except (TypeError, ValueError):
+            bound = None
+        if bound is not None and np.isfinite(bound):
+            out[layer] = float(bound)
+    return out
+
+
+def _reference_lines(ax, bounds, colors, max_lines=4):
+    """Dashed horizontal lines at the bounds, one per distinct value (labelled; at most ``max_lines``)."""
+    by_value: dict = {}
+    for layer, v in bounds.items():
+        by_value.setdefault(round(v, 9), []).append(layer)
+    if not by_value or len(by_value) > max_lines:
+        return
+    for v, layers in by_value.items():
+        color = colors.get(layers[0]) if len(layers) == 1 and len(bounds) > 1 else "0.45"
+        which = f" ({', '.join(str(la) for la in layers)})" if len(by_value) > 1 else ""
+        ax.axhline(v, linestyle="--", linewidth=0.9, color=color, alpha=0.8, zorder=0, label=f"maximum {v:.3g}{which}")
+
+
 def _steps(vals):
     return sorted({s for s, _ in vals}, key=lambda s: (s is None, s if s is not None else 0))
 
 
 @literal_text
-def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
+def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=True):
     """One measure against the training step, one line per layer.
+
+    With ``reference`` (the default), a measure with a known largest value
+    (:meth:`infomeasure.measures.Measure.maximum`: ``ln d`` for spectral entropies, ``d`` for
+    ranks of ``d`` features) gets a dashed line there, labelled, one per distinct value (the
+    lines come after the layers' lines in ``ax.lines``).
 
     Parameters
     ----------
@@ -141,20 +183,30 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
     ax : matplotlib Axes, optional
     layers : list of str, optional
         The layers to draw (all by default).
+    reference : bool, default True
+        Draw the measure's largest possible value as a dashed line.
 
     >>> from infomeasure.plotting import plot_measure_over_steps
-    >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "value": 10.0 - s} for s in range(3)]
+    >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": 10.0 - s,
+    ...          "n_samples": 100, "n_features": 16} for s in range(3)]
     >>> fig, ax = plot_measure_over_steps(rows, "rankme")
     >>> ax.lines[0].get_xdata().tolist(), ax.lines[0].get_ydata().tolist()
     ([0, 1, 2], [10.0, 9.0, 8.0])
+    >>> ax.lines[1].get_label(), [float(v) for v in ax.lines[1].get_ydata()]
+    ('maximum 16', [16.0, 16.0])
     """
     fig, ax = _fig_ax(ax)
     vals = _values(rows, measure)
     steps = [s for s in _steps(vals) if s is not None]
+    colors, drawn = {}, []
     for layer in layers or layer_order(rows):
         xs = [s for s in steps if (s, layer) in vals]
         if xs:
-            ax.plot(xs, [vals[(s, layer)] for s in xs], marker="o", markersize=3, label=str(layer))
+            (line,) = ax.plot(xs, [vals[(s, layer)] for s in xs], marker="o", markersize=3, label=str(layer))
+            colors[layer] = line.get_color()
+            drawn.append(layer)
+    if reference and drawn:
+        _reference_lines(ax, _bounds(rows, measure, drawn), colors)
     _set_step_scale(ax, steps)
     ax.set_xlabel("step")
     ax.set_ylabel(_value_label(rows, measure))
@@ -165,12 +217,15 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None):
 
 
 @literal_text
-def plot_depth_profile(rows, measure, ax=None, *, steps=None):
+def plot_depth_profile(rows, measure, ax=None, *, steps=None, reference=True):
     """One measure against layer depth (layers in table order), one line per step.
 
     ``steps`` chooses the checkpoints; by default the first, middle and last (or the only one).
     A comparison table (rows with several values of ``run``) draws one line per run instead, at
-    each run's last step (or at ``steps[0]`` when given).
+    each run's last step (or at ``steps[0]`` when given). With ``reference``, the measure's
+    largest possible value on each layer (``ln d``, ``d``; see
+    :meth:`infomeasure.measures.Measure.maximum`) is drawn as a dashed line labelled "maximum",
+    after the other lines.
 
     >>> from infomeasure.plotting import plot_depth_profile
     >>> rows = [{"run": run, "step": s, "layer": la, "measure": "rankme", "value": v + s}
@@ -210,11 +265,16 @@ def plot_depth_profile(rows, measure, ax=None, *, steps=None):
         xs = [j for j, la in enumerate(layers) if la in by_layer]
         if xs:
             ax.plot(xs, [by_layer[layers[j]] for j in xs], marker="o", color=color, label=label)
+    bounds = _bounds(rows, measure, layers) if reference and ax.lines else {}
+    if bounds:
+        xs = [j for j, la in enumerate(layers) if la in bounds]
+        ax.plot(xs, [bounds[layers[j]] for j in xs], linestyle="--", linewidth=0.9, color="0.45",
+                marker="_", zorder=0, label="maximum")
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([str(la) for la in layers], rotation=30, ha="right", fontsize="small")
     ax.set_ylabel(_value_label(rows, measure))
     ax.set_title(f"{measure} by layer")
-    if any(label is not None for label, _, _ in lines) and ax.lines:
+    if (bounds or any(label is not None for label, _, _ in lines)) and ax.lines:
         ax.legend(fontsize="small", loc="best")
     return fig, ax
 

@@ -41,6 +41,7 @@ from ._capture import Capture, batch_axis, frozen_state, select_output, unwrap
 # Implemented beside the hooks that use them, documented and imported here.
 batch_axis.__module__ = select_output.__module__ = __name__
 from ._probe_data import batch_len, batches_of, label_dtype, shard_batches, tensors_of
+from ._warn_once import Once as _Once
 from .measures import Measure, evaluate, get_measure, reduce_rows
 from .sinks import COLUMNS
 
@@ -132,19 +133,23 @@ def select_layers(model, layers) -> dict:
         raise ValueError("layers must name at least one layer")
     chosen = set()
     for spec in specs:
-        if isinstance(spec, str):
-            hit = [n for n, _ in named if n == spec or fnmatch.fnmatchcase(n, spec)]
-        elif isinstance(spec, type):
-            hit = [n for n, m in named if isinstance(m, spec)]
-        elif callable(spec):
-            hit = [n for n, m in named if spec(n, m)]
-        else:
-            raise TypeError(f"a layer spec must be a name/glob, a module type or a predicate; got {spec!r}")
+        hit = _matching(spec, named)
         if not hit:
             some = ", ".join(n for n, _ in named[:12])
             raise ValueError(f"layer spec {spec!r} matches no module; module names include: {some}")
         chosen.update(hit)
     return {n: m for n, m in named if n in chosen}
+
+
+def _matching(spec, named) -> list:
+    """The names among ``named`` (``(name, module)`` pairs) that one layer spec matches."""
+    if isinstance(spec, str):
+        return [n for n, _ in named if n == spec or fnmatch.fnmatchcase(n, spec)]
+    if isinstance(spec, type):
+        return [n for n, m in named if isinstance(m, spec)]
+    if callable(spec):
+        return [n for n, m in named if spec(n, m)]
+    raise TypeError(f"a layer spec must be a name/glob, a module type or a predicate; got {spec!r}")
 
 
 def reduce_output(t, reduce="mean"):
@@ -179,6 +184,67 @@ def _measures_of(measures) -> list:
     return ms
 
 
+#: What probes measure on every layer when ``measures`` is not given (see ``Probes(measures=)``).
+DEFAULT_MEASURES = ("rankme", "von_neumann_entropy")
+
+
+def _layer_measures(layers, measures):
+    """``({layer: [Measure, ...]}, form)`` from the ``measures`` argument of :class:`Probes`.
+
+    ``form`` is ``"default"`` (``measures=None``), ``"list"`` (one list for every layer) or
+    ``"dict"`` (layer specs mapped to lists). In the dict form a layer matched by several specs
+    gets their measures in order; one name means one measure (the same parameters) everywhere.
+    """
+    if measures is None:
+        ms = _measures_of(list(DEFAULT_MEASURES))
+        return {n: list(ms) for n in layers}, "default"
+    if not isinstance(measures, dict):
+        ms = _measures_of(measures)
+        return {n: list(ms) for n in layers}, "list"
+    if not measures:
+        raise ValueError("measures={} names no layer; pass {layer spec: [measure, ...]} or one list for all layers")
+    named = list(layers.items())
+    per = {n: [] for n in layers}
+    by_name: dict = {}
+    unmatched = []
+    for spec, spec_measures in measures.items():
+        hit = _matching(spec, named)
+        if not hit:
+            unmatched.append(spec)
+            continue
+        items = spec_measures if isinstance(spec_measures, (list, tuple)) else [spec_measures]
+        for item in items:
+            m = get_measure(item)
+            first = by_name.setdefault(m.name, m)
+            if first is not m and first.describe() != m.describe():
+                raise ValueError(
+                    f"measure {m.name!r} is given twice with different parameters ({first!r} and {m!r}); "
+                    "give one of them another name (a measure object with name=...)")
+            for n in hit:
+                if all(x.name != m.name for x in per[n]):
+                    per[n].append(first)
+    if unmatched:
+        raise ValueError(
+            f"measures= names layer specs that match no probed layer: {unmatched!r}; probed layers: {list(layers)}")
+    bare = [n for n, ms in per.items() if not ms]
+    if bare:
+        raise ValueError(
+            f"measures= gives no measure to the probed layers {bare}: add a spec for them (e.g. '*': [...] for every "
+            "layer), or leave them out of layers=")
+    return per, "dict"
+
+
+def _union(per_layer) -> list:
+    """The measures of every layer, each once, in order of first appearance."""
+    out, seen = [], set()
+    for ms in per_layer.values():
+        for m in ms:
+            if m.name not in seen:
+                seen.add(m.name)
+                out.append(m)
+    return out
+
+
 def _budget_bytes(memory_budget_mb) -> float:
     if isinstance(memory_budget_mb, bool) or not isinstance(memory_budget_mb, (int, float, np.integer, np.floating)):
         raise TypeError(f"memory_budget_mb must be a number of megabytes; got {memory_budget_mb!r}")
@@ -208,10 +274,22 @@ class Probes:
         The model (DDP- and ``torch.compile``-wrapped models are unwrapped for hooks and names).
     layers : str, type, callable or list of them
         Names or globs, module types, or predicates ``f(name, module)`` (see :func:`select_layers`).
-    measures : list
+    measures : list or dict, optional
         Names from :data:`infomeasure.measures.MEASURES`, ``(name, params)`` pairs or measure
         objects. Representation measures see the reduced ``(n, d)`` activations; streaming
         measures (``prediction_entropy``, ``attention_entropy``) the raw output, batch by batch.
+        One list applies to every layer; a dict maps layer specs (names, globs, module types or
+        predicates, as in ``layers``) to lists, e.g. ``{"encoder.*": ["rankme"], "classifier":
+        ["prediction_entropy"]}``: every probed layer must get a measure and every spec must
+        match a probed layer. Each measure declares the output it is meant for
+        (:attr:`~infomeasure.measures.Measure.input`); with one list, a measure is skipped, with one
+        warning for the run, on a layer that plainly gives another kind (``prediction_entropy``
+        on a layer that cannot be the model's logits, ``attention_entropy`` on an output that is
+        not ``(batch, heads, queries, keys)`` probabilities); measures given to a layer in the dict
+        form always run there. Default (``None``): :data:`DEFAULT_MEASURES` (``rankme`` and
+        ``von_neumann_entropy``) on every layer, leaving out any that the layer's shape cannot
+        give (:meth:`~infomeasure.measures.Measure.unfit`). :attr:`layer_measures` holds each
+        layer's list and :attr:`measures` all of them, each once.
     every : int, "log" or callable, default 100
         Probe when ``every_n(every)(step)``, ``log_spaced()(step)`` or ``every(step)`` is true.
         In DDP, pass the global step (the same on every rank).
@@ -312,7 +390,7 @@ class Probes:
         self,
         model,
         layers,
-        measures=("rankme", "von_neumann_entropy"),
+        measures=None,
         every=100,
         probe_data=None,
         run_dir=None,
@@ -348,7 +426,10 @@ class Probes:
             raise ValueError("probe_data is required: a fixed probe set makes estimates comparable over steps")
         self.model = model
         self.layers = select_layers(model, layers)
-        self.measures: list[Measure] = _measures_of(measures)
+        self.layer_measures, self._measures_form = _layer_measures(self.layers, measures)
+        self.measures: list[Measure] = _union(self.layer_measures)
+        self._skipped: dict = {}  # layer -> {measure name: why skipped}, decided at the layer's first capture
+        self._once = _Once()
         self.schedule = _schedule(every)
         if isinstance(output, dict):
             unknown = sorted(set(output) - set(self.layers))
@@ -461,8 +542,13 @@ class Probes:
                 f"still being measured (when_full='drop'): steps {self.dropped_steps[:10]}"
                 f"{' ...' if len(self.dropped_steps) > 10 else ''}. Probe less often, measure less, or use "
                 "when_full='block'", UserWarning, stacklevel=2)
+        repeated = self._once.summary()
+        if repeated is not None:
+            warnings.warn(repeated, UserWarning, stacklevel=2)
         if self._run is not None:
-            self._run.close(probe_steps=self._n_probe_steps, probe_timing=self.timing)
+            skipped = {n: dict(why) for n, why in self._skipped.items() if why}
+            self._run.close(probe_steps=self._n_probe_steps, probe_timing=self.timing,
+                            **({"skipped_measures": skipped} if skipped else {}))
             self._run = None
         for s in self.sinks:
             s.close()
@@ -541,6 +627,7 @@ class Probes:
             },
             "layers": {n: type(mod).__name__ for n, mod in self.layers.items()},
             "measures": [mm.describe() for mm in self.measures],
+            "layer_measures": {n: [mm.name for mm in ms] for n, ms in self.layer_measures.items()},
             "schedule": repr(self.schedule),
             "reduce": self.reduce if isinstance(self.reduce, str) else repr(self.reduce),
             "probe_samples": int(sum(batch_len(b) for b in self._batches)) * self._world,
@@ -548,6 +635,11 @@ class Probes:
             "seed": self.seed,
             "columns": COLUMNS,
         }
+
+    def _active(self, layer) -> list:
+        """The measures of ``layer`` less those skipped there (wrong input kind, decided once)."""
+        skipped = self._skipped.get(layer, {})
+        return [m for m in self.layer_measures[layer] if m.name not in skipped]
 
     # -- the probe step ----------------------------------------------------------------------
     def _take_tapped(self, step, labels):
@@ -734,16 +826,24 @@ class _Job:
         self.index = probes._n_probe_steps  # 1 for the first probe step (snapshots every k-th)
         labels = probes._labels  # the labels of this step (tap mode sets them per step)
         self.labels = None if labels is None else labels.cpu().numpy()
+        # each layer's measures, as decided by this step's capture (the worker must not read them later)
+        self.measures = {n: probes._active(n) for n in probes.layers}
 
     def compute(self) -> list[dict]:
         p, t0 = self.probes, time.perf_counter()
         rows = []
         for name in p.layers:
             z = self.reps.get(name)
+            z = z if z is not None and z.ndim == 2 and z.shape[0] else None
+            ms = self.measures[name]
+            if z is not None and p._measures_form == "default":  # the defaults the layer's shape can give
+                ms = [m for m in ms if m.unfit(int(z.shape[0]), int(z.shape[1])) is None]
+            if not ms:
+                continue
             rows += evaluate(
-                p.measures, z if z is not None and z.ndim == 2 and z.shape[0] else None, step=self.step,
-                layer=name, labels=self.labels, inputs=p._inputs, states=self.states[name],
+                ms, z, step=self.step, layer=name, labels=self.labels, inputs=p._inputs, states=self.states[name],
                 errors=self.errors[name], strict=p.strict,
+                around=lambda m, name=name: p._once.measuring(name, m.name),
             )
         self.timing["measure_seconds"] = round(time.perf_counter() - t0, 6)
         return rows
@@ -775,7 +875,7 @@ class _Job:
             base = dict.fromkeys(COLUMNS)
             base.update(step=self.step, layer=name)
             rows += [dict(base, measure=m.name, method=m.method, units=m.units, error=_error_text(e))
-                     for m in self.probes.measures]
+                     for m in self.measures[name]]
         return rows
 
     def deliver(self, rows):

@@ -1,7 +1,9 @@
 """The run directory written by probes: ``manifest.json``, ``metrics.jsonl`` and activation snapshots.
 
 * ``manifest.json``: written when probing starts (model summary, layers, measures with parameters,
-  library versions, seeds); rewritten on close with the number of probe steps.
+  the measures of each layer in ``layer_measures``, library versions, seeds); rewritten on close
+  with the number of probe steps (and, in ``skipped_measures``, the measures skipped on a layer
+  whose output was of another kind, with the reason).
 * ``metrics.jsonl``: one JSON object per result row, appended and flushed after every probe step,
   so a crash loses at most the step in progress.
 * ``activations/step_XXXXXXXX.safetensors``: optional snapshots of the reduced activations
@@ -187,8 +189,10 @@ class RunDir:
         if previous is not None:
             earlier = list(previous.pop("previous_runs", []) or [])
             self.manifest["previous_runs"] = [*earlier, previous]
-            changed = [k for k in ("layers", "measures", "reduce", "probe_samples")
+            changed = [k for k in ("layers", "measures", "layer_measures", "reduce", "probe_samples")
                        if k in previous and k in manifest and _config(previous, k) != _config(manifest, k)]
+            if "layers" in changed or "measures" in changed:  # the measures per layer change with them
+                changed = [k for k in changed if k != "layer_measures"]
             if changed:
                 warnings.warn(
                     f"resuming {self.path} with different {', '.join(changed)} than the run it continues; "

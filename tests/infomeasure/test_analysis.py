@@ -31,7 +31,9 @@ def test_values_equal_the_estimators(data):
     rows = analyze(acts, labels=y, inputs=x)
     assert all(list(r) == COLUMNS for r in rows)
     v = _values(rows)
-    assert [r["measure"] for r in rows[:6]] == [*DEFAULT_MEASURES, "mi_labels", "mi_inputs"]
+    # alpha_req (in the defaults) needs min(n - 1, d) >= 13 eigenvalues: left out on these 5- and 2-wide layers
+    assert [r["measure"] for r in rows[:5]] == [*[m for m in DEFAULT_MEASURES if m != "alpha_req"], "mi_labels", "mi_inputs"]
+    assert not any(r["error"] for r in rows) and not any(r["measure"] == "alpha_req" for r in rows)
     for layer, z in acts.items():
         assert v[(None, layer, "rankme")] == rankme(z)
         assert v[(None, layer, "effective_rank")] == effective_rank(z)

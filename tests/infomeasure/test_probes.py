@@ -483,8 +483,9 @@ def test_failing_measure_is_an_error_row_and_strict_raises(tmp_path):
     with pytest.raises(ArithmeticError):
         strict.close()
     assert no_hooks(model)
-    # a streaming measure that cannot use the output (2-D, not attention maps) is an error row too
-    with Probes(model, layers="1", measures=["attention_entropy"], every=1, probe_data=px) as p2:
+    # a streaming measure given to a layer whose output it cannot use (2-D, not attention maps) is an
+    # error row (the dict form runs it as asked; one list for all layers skips it, see test_wrong_input_kind...)
+    with Probes(model, layers="1", measures={"1": ["attention_entropy"]}, every=1, probe_data=px) as p2:
         p2.step(0)
     assert "batch, heads" in p2.results[0]["error"]
 
@@ -879,3 +880,206 @@ def test_to_pandas_without_pandas_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
     with pytest.raises(ImportError, match=r"pip install pandas"):
         ResultRows([{"step": 0, "layer": "a", "measure": "m", "value": 1.0}]).to_pandas()
+
+
+# ------------------------------------------------------------------------------------------------
+# measures per layer: the dict form, input kinds, defaults, repeated warnings
+# ------------------------------------------------------------------------------------------------
+def _pairs(rows):
+    return sorted({(r["layer"], r["measure"]) for r in rows})
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_measures_per_layer_dict_form(tmp_path, background):
+    model = mlp()
+    px, py = data()
+    spec = {"[03]": ["rankme", "von_neumann_entropy"], torch.nn.ReLU: ["rankme"], "5": [PredictionEntropy()],
+            "?": ["rankme"]}  # "?" adds rankme again to every layer: each measure once per layer
+    with Probes(model, layers=["0", "1", "3", "5"], measures=spec, every=2, probe_data=(px, py), run_dir=tmp_path,
+                background=background) as p:
+        train(model, p, steps=5)
+    rows = p.results
+    assert _pairs(rows) == [("0", "rankme"), ("0", "von_neumann_entropy"), ("1", "rankme"), ("3", "rankme"),
+                            ("3", "von_neumann_entropy"), ("5", "prediction_entropy"), ("5", "rankme")]
+    assert sorted({r["step"] for r in rows}) == [0, 2, 4] and len(rows) == 3 * 7
+    assert [m.name for m in p.measures] == ["rankme", "von_neumann_entropy", "prediction_entropy"]
+    assert [m.name for m in p.layer_measures["5"]] == ["prediction_entropy", "rankme"]
+    # the values are those of the same measures given to one layer alone
+    with torch.no_grad():
+        z = model[:2](px).double().numpy()
+    assert next(r["value"] for r in rows if r["layer"] == "1" and r["step"] == 4) == pytest.approx(rankme(z), rel=1e-5)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["layer_measures"] == {"0": ["rankme", "von_neumann_entropy"], "1": ["rankme"],
+                                          "3": ["rankme", "von_neumann_entropy"], "5": ["prediction_entropy", "rankme"]}
+    assert [m["name"] for m in manifest["measures"]] == ["rankme", "von_neumann_entropy", "prediction_entropy"]
+
+
+def test_a_layer_with_only_streaming_measures_keeps_no_activations():
+    model = mlp()
+    px = data()[0]
+    p = Probes(model, layers=["3", "5"], measures={"3": ["rankme"], "5": ["prediction_entropy"]}, every=1,
+               probe_data=px, background=False)
+    reps, _, _ = p._capture()
+    assert reps["5"] is None and tuple(reps["3"].shape) == (96, 16)
+    p.close()
+
+
+def test_measures_dict_errors():
+    model, px = mlp(), data()[0]
+    layers = ["0", "1", "5"]
+    with pytest.raises(ValueError, match=r"gives no measure to the probed layers \['1', '5'\]"):
+        Probes(model, layers=layers, measures={"0": ["rankme"]}, probe_data=px)
+    with pytest.raises(ValueError, match=r"match no probed layer: \['encoder\.\*'\]"):
+        Probes(model, layers=layers, measures={"*": ["rankme"], "encoder.*": ["rankme"]}, probe_data=px)
+    with pytest.raises(ValueError, match="match no probed layer"):  # "3" is a module, but not a probed one
+        Probes(model, layers=layers, measures={"*": ["rankme"], "3": ["rankme"]}, probe_data=px)
+    with pytest.raises(ValueError, match="given twice with different parameters"):
+        Probes(model, layers=layers, measures={"0": [("mi_labels", {"k": 3})], "*": [("mi_labels", {"k": 5})]},
+               probe_data=data())
+    with pytest.raises(ValueError, match="names no layer"):
+        Probes(model, layers=layers, measures={}, probe_data=px)
+    with pytest.raises(ValueError, match="unknown measure"):
+        Probes(model, layers=layers, measures={"*": ["rank_me"]}, probe_data=px)
+    with pytest.raises(ValueError, match="need labels"):
+        Probes(model, layers=layers, measures={"*": ["rankme"], "5": ["mi_labels"]}, probe_data=px)
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_wrong_input_kind_is_skipped_with_one_warning(background):
+    model = mlp()
+    px, py = data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Probes(model, layers=["1", "3", "5"], measures=["rankme", "prediction_entropy", "attention_entropy"],
+                    every=1, probe_data=(px, py), background=background) as p:
+            for step in range(4):
+                p.step(step)
+    skipped = sorted(str(w.message).split(":")[0] + " " + str(w.message).split()[2] for w in caught
+                     if "is skipped on this layer" in str(w.message))
+    # the ReLU "1" and the hidden Linear "3" are no logits; none of them gives attention maps; "5" (the last
+    # module, 3 outputs for 3 label classes) does give logits: one warning per (layer, measure) for the run
+    assert skipped == ["layer '1' attention_entropy", "layer '1' prediction_entropy", "layer '3' attention_entropy",
+                       "layer '3' prediction_entropy", "layer '5' attention_entropy"]
+    text = next(str(w.message) for w in caught if "layer '1': prediction_entropy" in str(w.message))
+    assert "needs the model's logits" in text and "ReLU" in text and "measures={'1': ['rankme']" in text
+    assert _pairs(p.results) == [("1", "rankme"), ("3", "rankme"), ("5", "prediction_entropy"), ("5", "rankme")]
+    assert not any(r["error"] for r in p.results) and len(p.results) == 4 * 4
+
+
+def test_input_kinds_never_refuse_a_valid_use():
+    from infomeasure._capture import kind_problem
+
+    g = torch.Generator().manual_seed(0)
+    probs = torch.softmax(torch.randn(4, 2, 5, 6, generator=g), -1)
+    probs[0, 0, -1] = 0.0  # a fully masked query row
+    attn, logits_m = AttentionEntropy(), PredictionEntropy()
+    model = mlp()
+    p = Probes(model, layers=["0", "3", "5"], measures=["rankme"], probe_data=data()[0])
+    assert kind_problem(attn, "x", torch.nn.Identity(), probs, p) is None
+    dropped = torch.nn.functional.dropout(probs, 0.1, training=True, generator=None) if False else probs * 1.0
+    assert kind_problem(attn, "x", torch.nn.Identity(), dropped, p) is None
+    assert "negative" in kind_problem(attn, "x", torch.nn.Identity(), torch.randn(4, 2, 5, 6, generator=g), p)
+    assert "sum to" in kind_problem(attn, "x", torch.nn.Identity(), probs * 3, p)
+    assert "not 4 axes" in kind_problem(attn, "x", torch.nn.Identity(), probs[0], p)
+    # logits: the last module, a layer named like a head, or one as wide as the label classes
+    assert kind_problem(logits_m, "5", model[5], torch.zeros(3, 3), p) is None
+    assert kind_problem(logits_m, "3", model[3], torch.zeros(3, 16), p) is not None
+    head = torch.nn.Linear(16, 7)
+    assert kind_problem(logits_m, "encoder.lm_head", head, torch.zeros(3, 7), p) is None
+    assert kind_problem(logits_m, "classifier", head, torch.zeros(3, 7), p) is None
+    pl = Probes(model, layers=["0"], measures=["rankme"], probe_data=(data()[0], data()[1] * 0 + 6))
+    assert kind_problem(logits_m, "hidden", head, torch.zeros(3, 7), pl) is None  # 7 outputs, labels 0..6
+    assert "Softmax" in kind_problem(logits_m, "5", torch.nn.Softmax(-1), torch.zeros(3, 3), p)
+    # the dict form runs a measure where it is given, whatever the output
+    with Probes(model, layers=["1"], measures={"1": ["prediction_entropy"]}, every=1, probe_data=data()[0]) as p2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            p2.step(0)
+    assert p2.results[0]["measure"] == "prediction_entropy" and p2.results[0]["value"] > 0
+
+
+def test_default_measures_fit_the_layer_shape(monkeypatch):
+    import infomeasure.probes as P
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(20, 40), torch.nn.ReLU(), torch.nn.Linear(40, 4))
+    px = torch.randn(200, 20, generator=torch.Generator().manual_seed(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Probes(model, layers=["0", "2"], every=1, probe_data=px) as p:
+            p.step(0)
+            p.step(1)
+    assert _pairs(p.results) == [("0", "rankme"), ("0", "von_neumann_entropy"), ("2", "rankme"),
+                                 ("2", "von_neumann_entropy")]
+    # a default set with alpha_req: left out on the 4-wide layer (no error rows), measured on the 40-wide one
+    # (of rank 20: its fit-range warning is shown once, not at every step)
+    monkeypatch.setattr(P, "DEFAULT_MEASURES", ("rankme", "alpha_req"))
+    with pytest.warns(UserWarning) as caught:
+        with Probes(model, layers=["0", "2"], every=1, probe_data=px) as p:
+            p.step(0)
+            p.step(1)
+    fit = [str(w.message) for w in caught if "alpha_req" in str(w.message) and "not shown again" not in str(w.message)]
+    assert len(fit) == 1 and fit[0].startswith("layer '0', alpha_req: alpha_req: the spectrum has 20 non-zero")
+    assert _pairs(p.results) == [("0", "alpha_req"), ("0", "rankme"), ("2", "rankme")]
+    assert not any(r["error"] for r in p.results)
+    # asked for by name, alpha_req gives its error rows on the narrow layer, as asked
+    with Probes(model, layers=["2"], measures=["alpha_req"], every=1, probe_data=px) as p:
+        p.step(0)
+    assert "too few for a fit" in p.results[0]["error"]
+    # analyze's defaults on a 4-wide layer: no error rows either
+    rows = analyze({"narrow": px[:, :4].numpy()})
+    assert [r["measure"] for r in rows] == ["rankme", "effective_rank", "von_neumann_entropy"]
+    assert not any(r["error"] for r in rows)
+
+
+class Grumbling(Measure):
+    """A measure that warns at every call, with a number that changes (as kNN tie shares do)."""
+
+    name = "grumbling"
+    method = "none"
+    calls = 0
+
+    def compute(self, Z, y=None, spectrum=None):
+        Grumbling.calls += 1
+        warnings.warn(f"Z has heavy ties ({40 + Grumbling.calls}.5% of the values repeat)", UserWarning)
+        return 1.0
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_repeated_estimator_warning_is_shown_once(background):
+    model = mlp()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Probes(model, layers=["0", "3"], measures=["rankme", Grumbling()], every=1, probe_data=data()[0],
+                    background=background) as p:
+            for step in range(5):
+                p.step(step)
+            warnings.warn("the training thread's own warning", UserWarning)  # passes unchanged
+    texts = [str(w.message) for w in caught]
+    ties = [t for t in texts if "heavy ties" in t and "not shown again" not in t]
+    assert len(ties) == 2 and ties[0].startswith("layer '0', grumbling: Z has heavy ties")
+    assert ties[1].startswith("layer '3', grumbling:")
+    summary = [t for t in texts if "not shown again" in t]
+    assert len(summary) == 1 and summary[0].startswith("8 repeated warning(s)") and "(x4 more)" in summary[0]
+    assert "the training thread's own warning" in texts
+    assert len(p.results) == 20 and all(r["error"] is None for r in p.results)
+
+
+def test_resume_with_other_measures_per_layer_warns(tmp_path):
+    model = mlp()
+    px = data()[0]
+    kw = dict(layers=["0", "3"], every=1, probe_data=px, run_dir=tmp_path)
+    with Probes(model, measures={"0": ["rankme", "von_neumann_entropy"], "3": ["von_neumann_entropy"]}, **kw) as p:
+        p.step(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same per-layer sets: no warning
+        with Probes(model, measures={"0": ["rankme", "von_neumann_entropy"], "3": "von_neumann_entropy"},
+                    resume=True, **kw) as p:
+            p.step(1)
+    # the same measures in all (the manifest's "measures"), on other layers
+    with pytest.warns(UserWarning, match="different layer_measures than the run"):
+        with Probes(model, measures={"0": ["rankme"], "3": ["rankme", "von_neumann_entropy"]}, resume=True, **kw) as p:
+            p.step(2)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["previous_runs"][0]["layer_measures"] == {"0": ["rankme", "von_neumann_entropy"],
+                                                              "3": ["von_neumann_entropy"]}

@@ -127,7 +127,9 @@ def test_activations_report_with_labels(tmp_path):
     out = report(str(tmp_path / "acts.npz"), tmp_path / "r.html", labels=str(tmp_path / "y.npy"))
     html = Path(out).read_text(encoding="utf-8")
     srcs = _check_self_contained(html)
-    assert len(srcs) == 5 + 1  # depth profiles of 4 default measures + mi_labels, 1 eigenspectrum
+    # depth profiles of the 3 default measures these 4- and 3-wide layers can give (not alpha_req) + mi_labels,
+    # and 1 eigenspectrum
+    assert len(srcs) == 4 + 1
     assert "layer dead is constant" in html and "failed on dead" in html
     assert "labels&quot;: &quot;" + str(tmp_path / "y.npy") in html  # in the appendix
     assert "Measures over training" not in html  # a single checkpoint
@@ -155,11 +157,11 @@ def test_plots_draw_the_table_values():
     rows = [_row(s, la, "rankme", v + s) for s in (0, 1, 2, 3) for la, v in (("a", 1.0), ("b", 5.0))]
     rows.append(_row(3, "c", "rankme", None, error="ValueError: x"))  # no value: not drawn
     fig, ax = plot_measure_over_steps(rows, "rankme")
-    assert [ln.get_label() for ln in ax.lines] == ["a", "b"]
+    assert [ln.get_label() for ln in ax.lines] == ["a", "b", "maximum 8"]  # the dashed rank bound d comes last
     assert ax.lines[1].get_ydata().tolist() == [5.0, 6.0, 7.0, 8.0]
     fig2, ax2 = plot_depth_profile(rows, "rankme", ax=ax.figure.add_subplot(2, 1, 2))
     assert fig2 is fig
-    assert [ln.get_label() for ln in ax2.lines] == ["step 0", "step 2", "step 3"]  # first, middle, last
+    assert [ln.get_label() for ln in ax2.lines] == ["step 0", "step 2", "step 3", "maximum"]  # first, middle, last
     assert ax2.lines[2].get_ydata().tolist() == [4.0, 8.0]
     assert [t.get_text() for t in ax2.get_xticklabels()] == ["a", "b"]
     z = np.random.default_rng(0).standard_normal((30, 5))
@@ -355,7 +357,7 @@ def test_dollar_signs_in_names_do_not_break_the_report(tmp_path):
 
     fig, ax = plot_measure_over_steps(rows, "rankme")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["$x^{$", "$a$"]
+    assert labels == ["$x^{$", "$a$", "maximum 4"]
     fig.canvas.draw()  # mathtext would raise on "$x^{$" here
     assert all(not t._parse_math for t in ax.get_legend().get_texts())
     assert out
