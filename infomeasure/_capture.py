@@ -172,6 +172,9 @@ class Capture:
         self.probes = probes
         self.tap_samples = tap_samples
         layers = probes.layers
+        per_layer = getattr(probes, "layer_measures", None) or dict.fromkeys(layers, probes.measures)
+        # every rank keeps a state of every streaming measure on every layer (the same collectives
+        # everywhere); a layer feeds only its own, unskipped, ones (the others are marked _NOT_FED)
         self.streaming = [m for m in probes.measures if m.streaming]
         # a layer keeps its reduced rows only for a representation measure of its own (or snapshots)
         self.need_rep = {n: any(not m.streaming for m in per_layer[n]) or bool(probes.snapshot_every) for n in layers}
@@ -180,6 +183,11 @@ class Capture:
         self.truncated: set = set()
         self.states = {n: {m.name: m.init() for m in self.streaming} for n in layers}
         self.errors: dict = {n: {} for n in layers}
+        skipped = getattr(probes, "_skipped", {})
+        for n in layers:
+            mine = {m.name for m in per_layer[n]} - set(skipped.get(n, ()))
+            self.errors[n].update({m.name: _NOT_FED for m in self.streaming if m.name not in mine})
+        self._per_layer = per_layer
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
@@ -196,9 +204,6 @@ class Capture:
             for name, mod in self.probes.layers.items():
                 self._handles.append(mod.register_forward_hook(self._hook_for(name, mod)))
         except BaseException:
-        per_layer = getattr(probes, "layer_measures", None) or dict.fromkeys(layers, probes.measures)
-        # every rank keeps a state of every streaming measure on every layer (the same collectives
-        # everywhere); a layer feeds only its own, unskipped, ones (the others are marked _NOT_FED)
             self.detach()
             raise
         return self
@@ -206,11 +211,6 @@ class Capture:
     def detach(self):
         """Remove the hooks (idempotent)."""
         while self._handles:
-        skipped = getattr(probes, "_skipped", {})
-        for n in layers:
-            mine = {m.name for m in per_layer[n]} - set(skipped.get(n, ()))
-            self.errors[n].update({m.name: _NOT_FED for m in self.streaming if m.name not in mine})
-        self._per_layer = per_layer
             self._handles.pop().remove()
 
     def _batch_hook(self, mod, args, kwargs):
@@ -230,6 +230,8 @@ class Capture:
                 t = self._batch_first(select_output(out, sel).detach(), name, declared)
                 if self.tap_samples is not None:
                     t = self._subsample(t, name)
+                if name not in self.probes._skipped:
+                    self._check_kinds(name, mod, t)
                 self._stream(t, name)
                 if self.need_rep[name] and name not in self.truncated:
                     self._keep(reduce_rows(t, self.probes.reduce, rows="batch", what="output"), name)
@@ -237,6 +239,31 @@ class Capture:
                 self.errors[name][None] = e
 
         return hook
+
+    def _check_kinds(self, name, module, t):
+        """Decide once per run which measures of one layer get an output of the wrong kind.
+
+        Only with one measure list for every layer (the dict form says what each layer gets) and
+        only where the output plainly is of another kind (see :func:`kind_problem`); each skipped
+        measure is named in one warning, here, and never fed or measured on this layer again.
+        """
+        probes = self.probes
+        why = {}
+        if getattr(probes, "_measures_form", "dict") != "dict":
+            for m in self._per_layer[name]:
+                problem = kind_problem(m, name, module, t, probes)
+                if problem is not None:
+                    why[m.name] = problem
+        probes._skipped[name] = why
+        for mname, problem in why.items():
+            self.errors[name][mname] = _NOT_FED
+            kind = next(getattr(m, "input", "features") for m in self._per_layer[name] if m.name == mname)
+            others = [m.name for m in self._per_layer[name] if m.name not in why]
+            warnings.warn(
+                f"layer {name!r}: {mname} is skipped on this layer for the whole run: it needs "
+                f"{_KIND_TEXT.get(kind, kind)}, and {problem}. Give measures per layer to choose where each runs "
+                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}",
+                UserWarning, stacklevel=3)
 
     def _batch_first(self, t, name, declared):
         """``t`` with the batch on axis 0 (sequence-first layers put it on axis 1)."""
@@ -277,8 +304,6 @@ class Capture:
 
         # a copy: in-place ops later in the forward cannot change it. It stays on the layer's device
         # (measures with a torch path run there; the others copy it to the CPU once, off the training
-                if name not in self.probes._skipped:
-                    self._check_kinds(name, mod, t)
         # thread in background mode), except under a gloo process group, whose gathers use CPU tensors.
         device = z.device if self.keep_device else "cpu"
         z = z.reshape(z.shape[0], -1).to(device=device, dtype=torch.float32, copy=True)
@@ -287,31 +312,6 @@ class Capture:
             self.truncated.add(name)
             z = z[: max(room, 0)]
         if z.shape[0]:
-    def _check_kinds(self, name, module, t):
-        """Decide once per run which measures of one layer get an output of the wrong kind.
-
-        Only with one measure list for every layer (the dict form says what each layer gets) and
-        only where the output plainly is of another kind (see :func:`kind_problem`); each skipped
-        measure is named in one warning, here, and never fed or measured on this layer again.
-        """
-        probes = self.probes
-        why = {}
-        if getattr(probes, "_measures_form", "dict") != "dict":
-            for m in self._per_layer[name]:
-                problem = kind_problem(m, name, module, t, probes)
-                if problem is not None:
-                    why[m.name] = problem
-        probes._skipped[name] = why
-        for mname, problem in why.items():
-            self.errors[name][mname] = _NOT_FED
-            kind = next(getattr(m, "input", "features") for m in self._per_layer[name] if m.name == mname)
-            others = [m.name for m in self._per_layer[name] if m.name not in why]
-            warnings.warn(
-                f"layer {name!r}: {mname} is skipped on this layer for the whole run: it needs "
-                f"{_KIND_TEXT.get(kind, kind)}, and {problem}. Give measures per layer to choose where each runs "
-                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}",
-                UserWarning, stacklevel=3)
-
             self.parts[name].append(z)
             self.used[name] += z.numel() * 4
 
@@ -325,7 +325,11 @@ class Capture:
         """
         import torch
 
+        notes = getattr(self.probes, "_axis_notes", set())
         for name in sorted(self.truncated):
+            if ("memory", name) in notes:
+                continue  # once per layer for the run, not at every probe step
+            notes.add(("memory", name))
             warnings.warn(
                 f"probe activations of layer {name!r} exceed memory_budget_mb; only the first "
                 f"{sum(p.shape[0] for p in self.parts[name])} rows are measured (at this and later probe steps)",
@@ -438,7 +442,3 @@ def _sum_state(state):
     if hasattr(state, "flat"):
         return type(state).from_flat(_ddp.sum_over_ranks(state.flat()))
     return _ddp.sum_over_ranks(state)
-        notes = getattr(self.probes, "_axis_notes", set())
-            if ("memory", name) in notes:
-                continue  # once per layer for the run, not at every probe step
-            notes.add(("memory", name))

@@ -484,6 +484,10 @@ MEASURES = {
     "prediction_entropy": lambda **kw: PredictionEntropy(**kw),
     "attention_entropy": lambda **kw: AttentionEntropy(**kw),
 }
+# The input kinds of the two streaming measures, declared beside the registry (see Measure.input).
+PredictionEntropy.input = "logits"
+AttentionEntropy.input = "attention"
+
 MEASURES["diffusion_spectral_mutual_information"] = MEASURES["dsmi"]
 MEASURES["mi_ross"] = MEASURES["mi_labels"]
 MEASURES["output_entropy"] = MEASURES["prediction_entropy"]
@@ -599,10 +603,6 @@ def _error_text(e: BaseException) -> str:
 
 def _on_accelerator(z) -> bool:
     """Whether ``z`` is a torch tensor on a device other than the CPU."""
-# The input kinds of the two streaming measures, declared beside the registry (see Measure.input).
-PredictionEntropy.input = "logits"
-AttentionEntropy.input = "attention"
-
     return z is not None and not isinstance(z, np.ndarray) and getattr(getattr(z, "device", None), "type", "cpu") != "cpu"
 
 
@@ -672,6 +672,9 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
         one streaming measure.
     strict : bool, default False
         Raise a measure's exception instead of recording an error row.
+    around : callable, optional
+        ``around(measure)`` returns a context manager entered while that measure is computed
+        (probes use it to tell which measure a warning came from).
 
     Returns
     -------
@@ -709,6 +712,3 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
             continue
         rows.extend(dict(row, measure=m.name + suffix, value=v) for suffix, v in values.items())
     return rows
-    around : callable, optional
-        ``around(measure)`` returns a context manager entered while that measure is computed
-        (probes use it to tell which measure a warning came from).
