@@ -56,12 +56,35 @@ def select_output(output, selector=None):
         out = None if key is None else output[key]
     else:
         out = None
+    if selector is not None and out is None and isinstance(output, (tuple, list)):
+        raise TypeError(
+            f"the entry output={selector!r} of the layer output ({type(output).__name__} of {len(output)}) is None: "
+            "Hugging Face attention modules return their weights only under attn_implementation='eager'; probe "
+            "mode switches to it for attention_entropy, in tap mode load the model with attn_implementation='eager'"
+        )
     if not isinstance(out, torch.Tensor):
         raise TypeError(
             f"the layer output ({type(output).__name__}) has no tensor to measure; pass output= "
             "(an index, a key or a function) to pick one"
         )
     return out
+
+
+def eager_attention(model):
+    """Switch a Hugging Face model to eager attention (which returns the weights); returns the undo, or None.
+
+    Models without ``config._attn_implementation`` and ``set_attn_implementation``, or already
+    eager, are left alone (None).
+    """
+    impl = getattr(getattr(model, "config", None), "_attn_implementation", None)
+    switch = getattr(model, "set_attn_implementation", None)
+    if not isinstance(impl, str) or impl == "eager" or not callable(switch):
+        return None
+    try:
+        switch("eager")
+    except (ValueError, NotImplementedError, AttributeError, TypeError):
+        return None  # the model has no eager attention: its attention layers give error rows that say so
+    return lambda: switch(impl)
 
 
 def declared_batch_first(module):
@@ -172,22 +195,13 @@ class Capture:
         self.probes = probes
         self.tap_samples = tap_samples
         layers = probes.layers
-        per_layer = getattr(probes, "layer_measures", None) or dict.fromkeys(layers, probes.measures)
-        # every rank keeps a state of every streaming measure on every layer (the same collectives
-        # everywhere); a layer feeds only its own, unskipped, ones (the others are marked _NOT_FED)
         self.streaming = [m for m in probes.measures if m.streaming]
-        # a layer keeps its reduced rows only for a representation measure of its own (or snapshots)
-        self.need_rep = {n: any(not m.streaming for m in per_layer[n]) or bool(probes.snapshot_every) for n in layers}
+        self.need_rep = any(not m.streaming for m in probes.measures) or bool(probes.snapshot_every)
         self.parts = {n: [] for n in layers}
         self.used = dict.fromkeys(layers, 0)
         self.truncated: set = set()
         self.states = {n: {m.name: m.init() for m in self.streaming} for n in layers}
         self.errors: dict = {n: {} for n in layers}
-        skipped = getattr(probes, "_skipped", {})
-        for n in layers:
-            mine = {m.name for m in per_layer[n]} - set(skipped.get(n, ()))
-            self.errors[n].update({m.name: _NOT_FED for m in self.streaming if m.name not in mine})
-        self._per_layer = per_layer
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
@@ -201,6 +215,10 @@ class Capture:
         try:
             if self.tap_samples is not None:
                 self._handles.append(unwrap(model).register_forward_pre_hook(self._batch_hook, with_kwargs=True))
+            if any(getattr(m, "uses_batch", False) for m in self.streaming):
+                self._handles.append(unwrap(model).register_forward_pre_hook(self._mask_hook, with_kwargs=True))
+            if self.tap_samples is None and any(getattr(m, "needs_attention_weights", False) for m in self.streaming):
+                self._restore_attention = eager_attention(unwrap(model))
             for name, mod in self.probes.layers.items():
                 self._handles.append(mod.register_forward_hook(self._hook_for(name, mod)))
         except BaseException:
@@ -209,9 +227,29 @@ class Capture:
         return self
 
     def detach(self):
-        """Remove the hooks (idempotent)."""
+        """Remove the hooks and restore the attention implementation (idempotent)."""
         while self._handles:
             self._handles.pop().remove()
+        restore, self._restore_attention = getattr(self, "_restore_attention", None), None
+        if restore is not None:
+            restore()
+
+    def _mask_hook(self, mod, args, kwargs):
+        import torch
+
+        # the masks of this forward, for streaming measures that leave out padding (keyword arguments,
+        # as model(**batch) passes them)
+        self._masks = {k: kwargs[k].detach() for k in ("attention_mask", "labels")
+                       if isinstance(kwargs.get(k), torch.Tensor)}
+
+    def _batch_masks(self, t):
+        """The forward's masks for ``t`` (tap mode: the same evenly spaced rows), or None."""
+        masks = getattr(self, "_masks", None)
+        if not masks:
+            return None
+        if self.tap_samples is None:
+            return masks
+        return {k: v[spread(v.shape[0], self.tap_samples).to(v.device)] if v.ndim else v for k, v in masks.items()}
 
     def _batch_hook(self, mod, args, kwargs):
         import torch
@@ -230,40 +268,13 @@ class Capture:
                 t = self._batch_first(select_output(out, sel).detach(), name, declared)
                 if self.tap_samples is not None:
                     t = self._subsample(t, name)
-                if name not in self.probes._skipped:
-                    self._check_kinds(name, mod, t)
                 self._stream(t, name)
-                if self.need_rep[name] and name not in self.truncated:
+                if self.need_rep and name not in self.truncated:
                     self._keep(reduce_rows(t, self.probes.reduce, rows="batch", what="output"), name)
             except Exception as e:  # noqa: BLE001 - recorded as an error row
                 self.errors[name][None] = e
 
         return hook
-
-    def _check_kinds(self, name, module, t):
-        """Decide once per run which measures of one layer get an output of the wrong kind.
-
-        Only with one measure list for every layer (the dict form says what each layer gets) and
-        only where the output plainly is of another kind (see :func:`kind_problem`); each skipped
-        measure is named in one warning, here, and never fed or measured on this layer again.
-        """
-        probes = self.probes
-        why = {}
-        if getattr(probes, "_measures_form", "dict") != "dict":
-            for m in self._per_layer[name]:
-                problem = kind_problem(m, name, module, t, probes)
-                if problem is not None:
-                    why[m.name] = problem
-        probes._skipped[name] = why
-        for mname, problem in why.items():
-            self.errors[name][mname] = _NOT_FED
-            kind = next(getattr(m, "input", "features") for m in self._per_layer[name] if m.name == mname)
-            others = [m.name for m in self._per_layer[name] if m.name not in why]
-            warnings.warn(
-                f"layer {name!r}: {mname} is skipped on this layer for the whole run: it needs "
-                f"{_KIND_TEXT.get(kind, kind)}, and {problem}. Give measures per layer to choose where each runs "
-                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}",
-                UserWarning, stacklevel=3)
 
     def _batch_first(self, t, name, declared):
         """``t`` with the batch on axis 0 (sequence-first layers put it on axis 1)."""
@@ -291,10 +302,15 @@ class Capture:
 
     def _stream(self, t, name):
         states, errors = self.states[name], self.errors[name]
+        batch = None
         for m in self.streaming:
             if m.name not in errors:
                 try:
-                    states[m.name] = m.update(states[m.name], t)
+                    if getattr(m, "uses_batch", False):
+                        batch = self._batch_masks(t) if batch is None else batch
+                        states[m.name] = m.update(states[m.name], t, batch=batch)
+                    else:
+                        states[m.name] = m.update(states[m.name], t)
                 except Exception as e:  # noqa: BLE001 - recorded as an error row
                     errors[m.name] = e
 
@@ -325,20 +341,16 @@ class Capture:
         """
         import torch
 
-        notes = getattr(self.probes, "_axis_notes", set())
         for name in sorted(self.truncated):
-            if ("memory", name) in notes:
-                continue  # once per layer for the run, not at every probe step
-            notes.add(("memory", name))
             warnings.warn(
                 f"probe activations of layer {name!r} exceed memory_budget_mb; only the first "
-                f"{sum(p.shape[0] for p in self.parts[name])} rows are measured (at this and later probe steps)",
+                f"{sum(p.shape[0] for p in self.parts[name])} rows are measured",
                 UserWarning,
                 stacklevel=4,
             )
         reps = {}
         for name, parts in self.parts.items():
-            if not self.need_rep[name]:
+            if not self.need_rep:
                 reps[name] = None
                 continue
             if not parts:
@@ -347,94 +359,7 @@ class Capture:
                 z = parts[0] if len(parts) == 1 else torch.cat(parts)
             reps[name] = _ddp.gather_rows(z)
         states = {name: {m: _sum_state(s) for m, s in per.items()} for name, per in self.states.items()}
-        errors = {name: {m: e for m, e in per.items() if e is not _NOT_FED} for name, per in self.errors.items()}
-        return reps, states, errors
-
-
-class _NotFed(Exception):
-    """Marks, in ``Capture.errors``, a streaming measure that a layer does not feed (not its own, or skipped)."""
-
-
-_NOT_FED = _NotFed("not measured on this layer")
-
-_KIND_TEXT = {
-    "logits": "the model's logits (its final layer, before the softmax)",
-    "attention": "attention probabilities of shape (batch, heads, queries, keys), rows summing to 1",
-    "features": "layer features",
-}
-
-#: Module types whose output is never a model's logits (activations, normalisation, dropout, embeddings).
-_NOT_LOGITS = ("activation", "normalization", "batchnorm", "instancenorm", "dropout", "sparse", "pooling", "flatten")
-
-#: Last name parts of modules that may well give logits (classification and language-model heads).
-_HEAD_NAMES = ("classifier", "logits", "score", "lm_head", "head", "fc_out", "output_layer")
-
-
-def kind_problem(measure, name, module, t, probes) -> str | None:
-    """Why ``t``, the output of layer ``name`` (``module``), plainly is not what ``measure`` needs (None: it may be).
-
-    Conservative: a measure is only refused what it cannot mean. ``"logits"``: a layer whose
-    module is an activation, normalisation, dropout, pooling or embedding, or which is neither
-    the model's last module (nor one holding it), nor named like a head (``classifier``,
-    ``*head``, ...), nor a layer with as many outputs as the probe labels have classes or the
-    model's configuration has labels or vocabulary entries. ``"attention"``: an output that is
-    not 4-D, or has negative entries, or whose rows (last axis) do not sum to 1 on average (fully
-    masked rows that sum to 0 are left out; dropout keeps the average).
-    """
-    import torch
-
-    kind = getattr(measure, "input", "features")
-    if kind == "attention":
-        if t.ndim != 4:
-            return f"its output has shape {tuple(t.shape)}, not 4 axes"
-        a = t.detach()
-        finite = torch.isfinite(a)
-        if bool(finite.any()) and float(a[finite].min()) < -1e-3:
-            return f"its output {tuple(t.shape)} has negative entries (scores before the softmax?)"
-        sums = a.double().sum(-1)
-        rows = sums[torch.isfinite(sums) & (sums.abs() > 1e-3)]
-        if rows.numel() and abs(float(rows.mean()) - 1.0) > 0.1:
-            return f"the rows of its output {tuple(t.shape)} sum to {float(rows.mean()):.3g} on average, not 1"
-        return None
-    if kind == "logits":
-        where = type(module).__module__ or ""
-        if where.startswith("torch.nn.modules.") and where.rsplit(".", 1)[-1] in _NOT_LOGITS:
-            return f"it is a {type(module).__name__} module, which does not give logits"
-        if _may_give_logits(name, module, probes):
-            return None
-        return ("it is not the model's last module, not named like a head and its width matches no number of "
-                "classes")
-    return None
-
-
-def _may_give_logits(name, module, probes) -> bool:
-    """Whether layer ``name`` may give the model's logits (see :func:`kind_problem`)."""
-    last = getattr(probes, "_last_module", None)
-    if last is None:
-        root = unwrap(probes.model)
-        leaves = [n for n, m in root.named_modules() if n and not any(True for _ in m.children())]
-        last = probes._last_module = leaves[-1] if leaves else ""
-    if last == name or last.startswith(name + "."):
-        return True
-    part = name.rsplit(".", 1)[-1].lower()
-    if part in _HEAD_NAMES or part.endswith("head") or part.endswith("classifier"):
-        return True
-    width = getattr(module, "out_features", None)
-    return width is not None and int(width) in _class_counts(probes)
-
-
-def _class_counts(probes) -> set:
-    """Numbers of classes the model may predict: from the probe labels and the model's configuration."""
-    counts = set()
-    labels = getattr(probes, "_labels", None)
-    if labels is not None and labels.numel() and not labels.is_floating_point():
-        counts.update({int(labels.max()) + 1, int(labels.unique().numel())})
-    config = getattr(unwrap(probes.model), "config", None)
-    for key in ("num_labels", "vocab_size"):
-        v = getattr(config, key, None)
-        if isinstance(v, int):
-            counts.add(v)
-    return counts
+        return reps, states, self.errors
 
 
 def _sum_state(state):

@@ -33,8 +33,6 @@ row, in both.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import math
 from typing import ClassVar
 
@@ -102,13 +100,6 @@ class Measure:
         (on the CPU it gets a NumPy array, whose BLAS threads the probes' thread budget
         limits); ``False``: always a NumPy array (one CPU copy per layer and step); ``None``
         (the default of measures written by users): the captured torch tensor as it is.
-    input : {"features", "logits", "attention"}
-        The kind of layer output the measure is meant for: ``"features"`` (any representation,
-        reduced to ``(n_samples, n_features)``), ``"logits"`` (the model's predictions before the
-        softmax: ``prediction_entropy``) or ``"attention"`` (attention probabilities
-        ``(batch, heads, queries, keys)``: ``attention_entropy``). Probes given one measure list
-        for all layers skip a measure on a layer whose output is plainly of another kind, with
-        one warning (see ``Probes(measures=)``).
     """
 
     name = "measure"
@@ -123,7 +114,6 @@ class Measure:
     needs_inputs = False
     streaming = False
     torch_path: bool | None = None
-    input = "features"
 
     def __init__(self, **params):
         self.params = dict(params)
@@ -143,21 +133,6 @@ class Measure:
 
     def maximum(self, n_samples, n_features) -> float | None:
         """The largest value the measure can take for ``n_samples`` rows of ``n_features`` (or None)."""
-        return None
-
-    def unfit(self, n_samples, n_features) -> str | None:
-        """Why the measure cannot be computed on ``n_samples`` rows of ``n_features`` (None: it can).
-
-        Only a shape that makes the estimator fail for certain counts (e.g. ``alpha_req`` with
-        fewer eigenvalues than its fit range needs); default measure sets leave such measures
-        out on that layer instead of giving an error row at every step.
-
-        >>> from infomeasure.measures import get_measure
-        >>> get_measure("alpha_req").unfit(500, 8)
-        'alpha_req fits eigenvalue ranks 11-100 and needs at least 13 (min(n - 1, d) = 8)'
-        >>> get_measure("rankme").unfit(500, 8) is None
-        True
-        """
         return None
 
     def describe(self) -> dict:
@@ -245,16 +220,6 @@ class SpectralMeasure(Measure):
         log = _LOG.get(self.units)
         return None if log is None or r < 2 else log(r)
 
-    def unfit(self, n_samples, n_features):
-        if self.method != "alpha_req" or not n_samples or not n_features:
-            return None
-        lo, hi = self.params.get("fit_range", _ALPHA_REQ_FIT_RANGE)
-        rank = min(int(n_samples) - 1, int(n_features))
-        if isinstance(lo, int) and rank < lo + 2:
-            end = "end" if hi is None else hi
-            return f"alpha_req fits eigenvalue ranks {lo}-{end} and needs at least {lo + 2} (min(n - 1, d) = {rank})"
-        return None
-
     def spectrum(self, Z) -> GramSpectrum:
         center, normalize_rows = self.prep
         return gram_spectrum(Z, center=center, normalize_rows=normalize_rows)
@@ -262,10 +227,6 @@ class SpectralMeasure(Measure):
     def compute(self, Z, y=None, spectrum: GramSpectrum | None = None, *, inputs=None) -> float:
         """The measure of ``Z`` (or of a matching precomputed ``spectrum``)."""
         return float(self._fn(spectrum if spectrum is not None else self.spectrum(Z), **self.params))
-
-
-#: alpha_req's default fit range (first and last eigenvalue rank), read from the estimator.
-_ALPHA_REQ_FIT_RANGE = inspect.signature(_est.alpha_req).parameters["fit_range"].default
 
 
 def _quantity_of(fn) -> str | None:
@@ -388,13 +349,34 @@ class StreamingMeasure(Measure):
 
 
 class PredictionEntropy(StreamingMeasure):
-    r"""Mean entropy of the model's predictive distribution ``softmax(logits)`` (token/prediction entropy).
+    r"""Mean entropy of the model's predictive distribution ``softmax(logits)`` (token/prediction/policy entropy).
 
     The layer output holds logits with classes (vocabulary) along ``dim``; every other position
-    (sample, token) is one distribution and the value is the mean of their entropies, computed in
-    chunks of ``chunk_size`` rows (see :func:`estimators.predictive.logit_entropy`). Near 0:
-    confident (possibly collapsed) predictions; near log V: uniform. ``normalize=True`` divides by
-    log V.
+    (sample, token) is one distribution and the value is the mean of their entropies over the
+    **real** tokens, accumulated in float64 over vocabulary chunks (see
+    :func:`estimators.predictive.token_entropy`: exact for one-hot and uniform rows, within
+    1e-12 nats of an mpmath reference at V = 50,257). Near 0: confident (possibly collapsed)
+    predictions; near log V: uniform. ``normalize=True`` divides by log V.
+
+    In probes, a probe batch given as a dict (``model(**batch)``) or a training forward called
+    with keyword arguments supplies the masks: for logits with a position axis ``(batch, tokens,
+    V)``, positions where ``attention_mask`` is 0 and positions whose target in ``labels`` is -100
+    (the target of position ``t`` is ``labels[:, t + label_shift]``; labels of another shape, one
+    per sequence, are not used) are left out. An ``attention_mask`` that does not match the
+    logits' positions gives an error row.
+
+    Parameters
+    ----------
+    dim : int, default -1
+        The class axis.
+    label_shift : int, default 1
+        1 for causal LMs (HF shifts labels inside the loss), 0 when labels align with the logits.
+    use_masks : bool, default True
+        Use the batch's ``attention_mask`` and ``labels``; False counts every position.
+    chunk_size, vocab_chunk : int
+        Rows and classes per float64 chunk.
+    normalize : bool, default False
+    base : float, optional
 
     >>> import torch
     >>> from infomeasure.measures import PredictionEntropy
@@ -402,17 +384,50 @@ class PredictionEntropy(StreamingMeasure):
     >>> s = m.update(m.init(), torch.zeros(3, 5, 16))
     >>> m.finalize(s)
     {'': 4.0}
+    >>> z = torch.zeros(1, 3, 4); z[0, 0, 1:] = -float("inf")      # position 0 one-hot, then padding
+    >>> m.finalize(m.update(m.init(), z, batch={"attention_mask": torch.tensor([[1, 1, 0]])}))
+    {'': 1.0}
     """
 
     name = "prediction_entropy"
     method = "logit_entropy"
     higher_is_better = None
+    #: ``update`` takes ``batch=``, the masks of the forward pass (``attention_mask``, ``labels``).
+    uses_batch = True
 
-    def __init__(self, *, dim=-1, chunk_size=4096, normalize=False, base=None):
-        super().__init__(dim=dim, chunk_size=chunk_size, normalize=normalize, base=base)
+    def __init__(self, *, dim=-1, chunk_size=512, vocab_chunk=8192, label_shift=1, use_masks=True,
+                 normalize=False, base=None):
+        super().__init__(dim=dim, chunk_size=chunk_size, vocab_chunk=vocab_chunk, label_shift=label_shift,
+                         use_masks=use_masks, normalize=normalize, base=base)
 
-    def _update(self, output):
-        return _pred.prediction_entropy_update(output, dim=self.params["dim"], chunk_size=self.params["chunk_size"])
+    def update(self, state, output, batch=None):
+        """``state`` plus the sums of one batch; ``batch`` holds the forward's ``attention_mask``/``labels``."""
+        return state.merge(self._update(output, batch))
+
+    def _update(self, output, batch=None):
+        import torch
+
+        p = self.params
+        mask = labels = None
+        if p["use_masks"] and batch and output.ndim >= 3:  # logits with a position axis
+            positions = tuple(output.movedim(p["dim"], -1).shape[:-1])
+            for key in ("attention_mask", "labels"):
+                t = batch.get(key)
+                if not isinstance(t, torch.Tensor) or (key == "labels" and tuple(t.shape) != positions):
+                    continue  # labels of another shape are one per sequence (classification), not per token
+                if tuple(t.shape) != positions:
+                    raise ValueError(
+                        f"prediction_entropy: the batch's {key} has shape {tuple(t.shape)} but the logits have "
+                        f"positions {positions}; probe the layer whose output is the (batch, tokens, vocabulary) "
+                        "logits, or pass PredictionEntropy(use_masks=False)"
+                    )
+                if key == "labels":
+                    labels = t
+                else:
+                    mask = t
+        return _pred.prediction_entropy_update(output, dim=p["dim"], chunk_size=p["chunk_size"],
+                                               vocab_chunk=p["vocab_chunk"], mask=mask, labels=labels,
+                                               label_shift=p["label_shift"])
 
     def finalize(self, state):
         p = self.params
@@ -420,14 +435,34 @@ class PredictionEntropy(StreamingMeasure):
 
 
 class AttentionEntropy(StreamingMeasure):
-    r"""Entropy of attention distributions, averaged per head (Zhai et al. 2023, "attention entropy collapse").
+    r"""Entropy of attention distributions, averaged per head over real queries (Zhai et al. 2023).
 
     The layer output holds attention probabilities of shape ``(batch, heads, queries, keys)``
-    (rows sum to 1). For each head the value is the mean over batch and queries of
-    :math:`-\sum_k a_{qk} \log a_{qk}`; one row per head (``measure="attention_entropy[h]"``) plus
-    their mean (``"attention_entropy"``). Values near 0 flag collapsed heads (one key takes all the
-    attention); near log(keys) heads that attend uniformly (overload). ``normalize=True`` divides
-    by log(keys).
+    (rows sum to 1). For each head the value is the mean over batch and real queries of
+    :math:`-\sum_k a_{qk} \log a_{qk}` over the keys the query may attend to; one row per head
+    (``measure="attention_entropy[h]"``) plus their mean (``"attention_entropy"``). Values near 0
+    flag collapsed heads (one key takes all the attention); near the maximum, heads that attend
+    uniformly. ``normalize=True`` divides each row by log(the number of keys it may attend to):
+    :math:`\log(q+1)` for query ``q`` of a causal head, so a uniform head scores 1.
+
+    In probes, the batch's ``attention_mask`` (a dict probe batch, or a training forward with
+    keyword arguments) marks padded keys, which are ignored, and padded queries, whose rows are
+    left out (HF gives them a uniform row over all keys). A row of a real query with NaN is an
+    error row, not a zero. Hugging Face models compute attention weights only with
+    ``attn_implementation="eager"``: in probe mode the probe pass switches a model loaded with
+    SDPA (the default) or another implementation to eager and back; in tap mode load the model
+    with ``attn_implementation="eager"``. Probe the attention modules with ``output=1`` (their
+    ``(output, weights)`` tuple).
+
+    Parameters
+    ----------
+    causal : bool or None, default None
+        Whether query ``q`` sees keys up to ``q`` only; None infers it from the zeros above the
+        diagonal.
+    use_masks : bool, default True
+        Use the batch's ``attention_mask``.
+    normalize : bool, default False
+    base : float, optional
 
     >>> import torch
     >>> from infomeasure.measures import AttentionEntropy
@@ -440,12 +475,36 @@ class AttentionEntropy(StreamingMeasure):
     name = "attention_entropy"
     method = "attention_entropy"
     higher_is_better = None
+    #: ``update`` takes ``batch=``, the masks of the forward pass (``attention_mask``).
+    uses_batch = True
+    #: Probe passes switch Hugging Face models to eager attention, which returns the weights.
+    needs_attention_weights = True
 
-    def __init__(self, *, normalize=False, base=None):
-        super().__init__(normalize=normalize, base=base)
+    def __init__(self, *, causal=None, use_masks=True, normalize=False, base=None):
+        if causal is not None and not isinstance(causal, bool):
+            raise TypeError(f"causal must be True, False or None (inferred); got {causal!r}")
+        super().__init__(causal=causal, use_masks=use_masks, normalize=normalize, base=base)
 
-    def _update(self, output):
-        return _pred.attention_entropy_update(output)
+    def update(self, state, output, batch=None):
+        """``state`` plus the sums of one batch; ``batch`` holds the forward's ``attention_mask``."""
+        return state.merge(self._update(output, batch))
+
+    def _update(self, output, batch=None):
+        import torch
+
+        p = self.params
+        mask = None
+        if p["use_masks"] and batch and getattr(output, "ndim", 0) == 4:
+            am = batch.get("attention_mask")
+            if isinstance(am, torch.Tensor) and am.ndim == 2 and am.shape[0] == output.shape[0]:
+                if am.shape[1] != output.shape[-1]:
+                    raise ValueError(
+                        f"attention_entropy: the batch's attention_mask has {am.shape[1]} positions but the "
+                        f"attention maps have {output.shape[-1]} keys (cross-attention?); pass "
+                        "AttentionEntropy(use_masks=False)"
+                    )
+                mask = am
+        return _pred.attention_entropy_update(output, mask=mask, causal=p["causal"])
 
     def finalize(self, state):
         p = self.params
@@ -484,10 +543,6 @@ MEASURES = {
     "prediction_entropy": lambda **kw: PredictionEntropy(**kw),
     "attention_entropy": lambda **kw: AttentionEntropy(**kw),
 }
-# The input kinds of the two streaming measures, declared beside the registry (see Measure.input).
-PredictionEntropy.input = "logits"
-AttentionEntropy.input = "attention"
-
 MEASURES["diffusion_spectral_mutual_information"] = MEASURES["dsmi"]
 MEASURES["mi_ross"] = MEASURES["mi_labels"]
 MEASURES["output_entropy"] = MEASURES["prediction_entropy"]
@@ -653,7 +708,7 @@ def _values(m, z, layer, labels, inputs, states, errors, spectra):
 
 
 def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=None, states=None, errors=None,
-             strict=False, around=None) -> list[dict]:
+             strict=False) -> list[dict]:
     """The result rows of ``measures`` on one layer at one step.
 
     Parameters
@@ -672,9 +727,6 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
         one streaming measure.
     strict : bool, default False
         Raise a measure's exception instead of recording an error row.
-    around : callable, optional
-        ``around(measure)`` returns a context manager entered while that measure is computed
-        (probes use it to tell which measure a warning came from).
 
     Returns
     -------
@@ -703,8 +755,7 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
             if None in errors:
                 raise errors[None]
             zm = z if m.torch_path is None or (on_device and m.torch_path) else host.get()
-            with around(m) if around is not None else contextlib.nullcontext():
-                values = _values(m, zm, layer, labels, inputs, states, errors, spectra)
+            values = _values(m, zm, layer, labels, inputs, states, errors, spectra)
         except Exception as e:  # noqa: BLE001 - an error row, unless strict
             if strict:
                 raise
