@@ -311,6 +311,7 @@ def _write_report(output, params, notes, *, steps) -> str:
                      "Generalising (true labels) vs memorising (shuffled labels)."),
         parameters=params,
         notes=notes,
+        n_classes=10,
     )
 
 

@@ -11,9 +11,9 @@ and an appendix with versions, measure parameters and seeds.
 >>> from infomeasure.report import report
 >>> rng = np.random.default_rng(0)
 >>> acts = {"fc1": rng.standard_normal((300, 8)), "fc2": rng.standard_normal((300, 1)) * np.ones((1, 8))}
->>> out = report(acts, os.path.join(tempfile.mkdtemp(), "r.html"), measures=["rankme"])
+>>> out = report(acts, os.path.join(tempfile.mkdtemp(), "r.html"), measures=["effective_rank"])
 >>> html = open(out, encoding="utf-8").read()
->>> "rank collapse" in html, "https://" in html
+>>> "representation collapse on fc2" in html, "https://" in html
 (True, False)
 """
 
@@ -27,11 +27,14 @@ import io
 import json
 import math
 import os
+import re
 import string
 import warnings
 from collections.abc import Mapping
 
-from .alerts import last_rows, find_alerts
+import numpy as np
+
+from .alerts import LEVELS, find_alerts, group_alerts, last_rows
 from .plotting import (
     ORDINAL_MEASURES,
     PLANE_MEASURES,
@@ -60,7 +63,10 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bo
 .meta{color:#666;font-size:.9em}
 .alert{padding:.35em .7em;margin:.25em 0;border-left:5px solid;border-radius:3px;font-size:.92em}
 .alert.error{background:#fdecea;border-color:#c62828}.alert.warning{background:#fff8e1;border-color:#f9a825}
-.alert.ok{background:#e8f5e9;border-color:#2e7d32}
+.alert.ok{background:#e8f5e9;border-color:#2e7d32}.alert.info{background:#e8f0fb;border-color:#1565c0}
+.alert .count{color:#555;font-size:.9em}
+.headline{background:#f5f7fa;border:1px solid #d5dbe3;border-radius:4px;padding:.5em 1em;margin:.6em 0 1em}
+.headline p{margin:.35em 0}
 .figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0}.figs img{max-width:540px;width:100%;height:auto;border:1px solid #eee}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}
 th{background:#f3f3f3}td.layer,th.layer{text-align:left}td.err{color:#c62828;text-align:center}
@@ -70,6 +76,7 @@ pre{background:#f7f7f7;padding:.7em;overflow-x:auto;font-size:.8em}
 <body>
 <h1>$title</h1>
 <p class="meta">$subtitle</p>
+<div class="headline" id="headline">$headline</div>
 <h2 id="overview">Overview</h2>
 <table class="summary">$summary</table>
 <h3>Alerts</h3>
@@ -495,24 +502,77 @@ def _sections(t, acts, figs) -> str:
     return "\n".join(sections)
 
 
-def _collect_alerts(t, acts, notes) -> list[dict]:
-    """:func:`find_alerts` (per run, prefixed with its name, in a comparison), then each note once."""
+def _collect_alerts(t, acts, notes, n_classes=None) -> list[dict]:
+    """:func:`find_alerts` (per run in a comparison: the same alert in several runs once, prefixed with
+    their names), then each note once; grouped and most severe first."""
     if t.compare:
-        alerts = [{**a, "message": f"[{run}] {a['message']}"}
-                  for run, rows in t.per_run for a in find_alerts(rows, (acts or {}).get(run))]
-        alerts.sort(key=lambda a: a["level"] != "error")
+        runs_of, first = {}, {}
+        for run, rows in t.per_run:
+            for a in find_alerts(rows, (acts or {}).get(run), n_classes=n_classes):
+                key = (a["level"], a["kind"], a["message"])
+                runs_of.setdefault(key, []).append(run)
+                first.setdefault(key, a)
+        alerts = [{**first[k], "run": runs, "message": f"[{', '.join(map(str, runs))}] {k[2]}"} for k, runs in runs_of.items()]
     else:
-        alerts = find_alerts(t.rows, acts)
-    for msg in dict.fromkeys(notes):  # once each, in order
-        alerts.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None, "message": msg})
-    return alerts
+        alerts = find_alerts(t.rows, acts, n_classes=n_classes)
+    alerts += _note_alerts(notes, alerts)
+    return group_alerts(alerts)
+
+
+_NOTE = re.compile(r"^layer '(?P<layer>[^']*)', (?P<measure>[^:]+): (?P<text>.*)$")
+_REPEATED = re.compile(r"layer '(?P<layer>[^']*)', (?P<measure>[^:]+): (?P<text>.*?) \(x(?P<n>\d+) more\)(?:; |$)")
+_SAMPLE_SIZE = re.compile(r"samples for \d+ dimensions|per dimension")
+
+
+def _note_alerts(notes, alerts) -> list[dict]:
+    """Estimator warnings as alerts: the same message on several layers once, with the layers and a count;
+    sample-size warnings folded into the report's one sample-size caveat (``few_samples``) when there is one."""
+    groups = {}  # text -> {"layers": [...], "measures": [...], "count": n}
+
+    def add(layer, measure, text, n=1):
+        g = groups.setdefault(text, {"layers": [], "measures": [], "count": 0})
+        if layer is not None and layer not in g["layers"]:
+            g["layers"].append(layer)
+        if measure is not None and measure not in g["measures"]:
+            g["measures"].append(measure)
+        g["count"] += n
+
+    for msg in dict.fromkeys(notes):
+        if "repeated warning(s)" in msg and _REPEATED.search(msg):
+            for m in _REPEATED.finditer(msg.split(": ", 1)[1]):
+                add(m["layer"], m["measure"].strip(), m["text"], int(m["n"]))
+            continue
+        m = _NOTE.match(msg)
+        if m:
+            add(m["layer"], m["measure"].strip(), m["text"])
+        else:
+            add(None, None, msg)
+    caveat = next((a for a in alerts if a["kind"] == "few_samples"), None)
+    out = []
+    for text, g in groups.items():
+        where = (f"{', '.join(g['measures'])} on {', '.join(g['layers'])}: " if g["layers"] else "")
+        if caveat is not None and _SAMPLE_SIZE.search(text):
+            caveat["message"] += f" ({where.rstrip(': ')} warned of it {g['count']} time(s))"
+            continue
+        out.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None,
+                    "message": where + text, "count": g["count"]})
+    return out
 
 
 def _alerts_html(alerts) -> str:
     if not alerts:
-        return '<div class="alert ok">No alerts: no failed measures, collapse, negative MI or undersampled layers.</div>'
-    return "".join(f'<div class="alert {a["level"]}"><b>{a["level"]}</b> ({a["kind"]}): {html.escape(a["message"])}</div>'
-                   for a in alerts)
+        return ('<div class="alert ok">No alerts: no failed measures, divergence, dead or collapsed layers, '
+                'memorisation or negative MI.</div>')
+    return "".join(
+        f'<div class="alert {a["level"]}"><b>{a["level"]}</b> ({a["kind"]}): {html.escape(a["message"])}'
+        + (f' <span class="count">(&times;{a["count"]})</span>' if a.get("count", 1) > 1 and a["kind"] == "estimator_warning"
+           else "") + "</div>"
+        for a in alerts)
+
+
+def _alert_counts(alerts) -> str:
+    words = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "info": ("note", "notes")}
+    return ", ".join(f"{n} {words[lv][n != 1]}" for lv in LEVELS for n in [sum(a["level"] == lv for a in alerts)])
 
 
 def _summary_html(t, desc, alerts) -> str:
@@ -526,7 +586,7 @@ def _summary_html(t, desc, alerts) -> str:
         "measures": ", ".join(str(m) for m in t.measures),
         "steps": (f"{len(steps)} ({steps[0]} to {steps[-1]})" if steps else "one checkpoint"),
         "rows": f"{len(t.rows)} ({sum(1 for r in t.rows if r.get('error'))} error rows)",
-        "alerts": f"{sum(a['level'] == 'error' for a in alerts)} errors, {sum(a['level'] == 'warning' for a in alerts)} warnings",
+        "alerts": _alert_counts(alerts),
     })
     out = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in summary.items())
     if t.compare:
@@ -562,17 +622,155 @@ def _appendix(manifest, params, compare):
     return vers, appendix
 
 
+# ------------------------------------------------------------------------------------------------
+# the headline: a few generated sentences of findings
+# ------------------------------------------------------------------------------------------------
+_FAMILIES = (("effective_rank", "effective rank"), ("entropy", "entropy"), ("mutual_information", "mutual information"))
+
+
+def _num(v) -> str:
+    return f"{v:.3g}"
+
+
+def _infos(rows):
+    from .measures import measure_for_row
+
+    cache = {}
+    for r in rows:
+        key = r.get("measure")
+        if key not in cache and r.get("method") != "logged":
+            cache[key] = measure_for_row(r)
+    return cache
+
+
+def _where(run, layer, measure, compare) -> str:
+    return f"{measure} on {layer}" + (f" in {run}" if compare and run is not None else "")
+
+
+def _largest_changes(first, last, infos, compare) -> str | None:
+    """The largest relative change from the first to the last step, per measure family."""
+    parts = []
+    for quantity, family in _FAMILIES:
+        best = None
+        for key, (s0, v0) in first.items():
+            run, layer, measure = key
+            info = infos.get(measure)
+            if info is None or info.quantity != quantity or "[" in str(measure) or key not in last:
+                continue
+            s1, v1 = last[key]
+            if s1 == s0 or v0 == 0:
+                continue
+            change = (v1 - v0) / abs(v0)
+            if best is None or abs(change) > abs(best[0]):
+                best = (change, key, v0, v1)
+        if best is not None:
+            change, (run, layer, measure), v0, v1 = best
+            parts.append(f"{family}: {_where(run, layer, measure, compare)}, {_num(v0)} → {_num(v1)} "
+                         f"({'+' if change >= 0 else '−'}{abs(change) * 100:.0f}%)")
+    return ("Largest changes from the first to the last step, by measure family: " + "; ".join(parts) + ".") if parts else None
+
+
+def _alert_sentence(alerts) -> str:
+    errors = [a for a in alerts if a["level"] == "error"]
+    warns = [a for a in alerts if a["level"] == "warning"]
+    notes = [a for a in alerts if a["level"] == "info"]
+
+    def kinds(als):
+        seen = {}
+        for a in als:
+            where = f" [{', '.join(map(str, a['run']))}]" if a.get("run") else f" on {a['layer']}" if a.get("layer") not in (None, "model") else ""
+            seen.setdefault(a["kind"].replace("_", " ") + where, None)
+        return "; ".join(seen)
+
+    if not errors and not warns:
+        text = "No errors or warnings"
+    else:
+        text = "; ".join(p for p in (
+            f"{len(errors)} error{'s' if len(errors) != 1 else ''} ({kinds(errors)}), look at these first" if errors else "",
+            f"{len(warns)} warning{'s' if len(warns) != 1 else ''} ({kinds(warns)})" if warns else "") if p)
+    if notes:
+        text += f"; {len(notes)} note{'s' if len(notes) != 1 else ''} ({kinds(notes)})"
+    return f"Alerts: {text}."
+
+
+def _heldout_accuracy(last, first, run):
+    from .alerts import _HELDOUT
+
+    for (r, layer, m), (_, v) in last.items():
+        if r == run and layer == "model" and "acc" in str(m).lower() and _HELDOUT.search(str(m)):
+            return m, first[(r, layer, m)][1], v
+    return None
+
+
+def _comparison_sentence(rows, first, last, infos, runs, saturated) -> str | None:
+    """The main ratio of the first two runs: the label information of the deepest layer both runs have."""
+    from .plotting import layer_order
+
+    a, b = runs[0], runs[1]
+    layers = [la for la in layer_order([r for r in rows if r.get("method") != "logged"])]
+    for layer in reversed(layers):
+        best = None
+        for (run, la, m), (_, v) in last.items():
+            info = infos.get(m)
+            if (run != a or la != layer or info is None or info.quantity != "mutual_information"
+                    or not info.needs_labels or m in saturated or (b, la, m) not in last):
+                continue
+            w = last[(b, la, m)][1]
+            if v > 0 and w > 0 and (best is None or abs(math.log(v / w)) > abs(math.log(best[1] / best[2]))):
+                best = (m, v, w, info.units)
+        if best is not None:
+            m, v, w, units = best
+            text = (f"Main contrast: {m} on {layer}, the deepest probed layer, ends at {_num(v)} {units} in {a} "
+                    f"against {_num(w)} in {b} ({v / w:.2f}×)")
+            ha, hb = _heldout_accuracy(last, first, a), _heldout_accuracy(last, first, b)
+            if ha and hb:
+                text += f"; {ha[0]} {_num(ha[2])} against {_num(hb[2])}"
+            return text + "."
+    return None
+
+
+def headline(rows, alerts, *, runs=None) -> list[str]:
+    """2-5 plain sentences of findings: accuracy, the comparison's main ratio, the largest changes, the alerts.
+
+    >>> from infomeasure.report import headline
+    >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": v,
+    ...          "n_samples": 500, "n_features": 8, "units": "unitless", "error": None}
+    ...         for s, v in ((0, 8.0), (10, 4.0))]
+    >>> headline(rows, [])
+    ['Largest changes from the first to the last step, by measure family: effective rank: rankme on fc, 8 → 4 (−50%).', 'Alerts: No errors or warnings.']
+    """
+    first, last = _first_last(rows)
+    infos = _infos(rows)
+    compare = runs is not None and len(runs) > 1
+    out = []
+    if compare:
+        saturated = {a["measure"] for a in alerts if a["kind"] == "saturated"}
+        sentence = _comparison_sentence(rows, first, last, infos, runs, saturated)
+        if sentence:
+            out.append(sentence)
+    else:
+        acc = _heldout_accuracy(last, first, None)
+        if acc and first.get((None, "model", acc[0]), (None,))[0] != last[(None, "model", acc[0])][0]:
+            out.append(f"{acc[0]} went from {_num(acc[1])} to {_num(acc[2])}.")
+    changes = _largest_changes(first, last, infos, compare)
+    if changes:
+        out.append(changes)
+    out.append(_alert_sentence(alerts))
+    return out
+
+
 @literal_text
-def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None) -> str:
+def _render(rows, manifest, acts, desc, params, notes, *, title, dpi, max_figures, runs=None, n_classes=None) -> str:
     from . import __version__
 
     t = _ReportData(rows, runs)
-    alerts = _collect_alerts(t, acts, notes)
+    alerts = _collect_alerts(t, acts, notes, n_classes)
     sections = _sections(t, acts, _Figures(dpi, max_figures))
     vers, appendix = _appendix(manifest, params, t.compare)
     return _TEMPLATE.substitute(
         title=html.escape(title),
         subtitle=html.escape(desc),
+        headline="".join(f"<p>{html.escape(s)}</p>" for s in headline(t.rows, alerts, runs=t.runs)),
         summary=_summary_html(t, desc, alerts),
         alerts=_alerts_html(alerts),
         sections=sections,
@@ -629,6 +827,7 @@ def report(
     parameters=None,
     notes=None,
     activations=None,
+    n_classes=None,
     dpi=80,
     max_figures=40,
     max_bytes=8_000_000,
@@ -671,6 +870,9 @@ def report(
     activations : Mapping, optional
         When ``source`` is a result table: the activations it was computed from, for the
         eigenspectra and the constant-layer check.
+    n_classes : int, optional
+        The number of classes of the labels, for the bound ln C of label mutual information (an
+        estimate at the bound is flagged as saturated). Taken from ``labels`` when they are given.
     dpi : int
         Resolution of the embedded PNG figures (80 keeps a figure near 30 kB).
     max_figures : int
@@ -701,10 +903,15 @@ def report(
             progress=progress, notes=notes, activations=activations,
         )
     params = _parameters(measures if manifest is None else None, labels, inputs, parameters)
+    if n_classes is None and labels is not None:
+        from .activations import load_array
+
+        y = load_array(labels, "labels") if isinstance(labels, (str, os.PathLike)) else labels
+        n_classes = len(set(np.asarray(y).ravel().tolist()))
     text = _render_within(
         max_bytes, rows, manifest, acts, description or desc, params, notes,
         title="infomeasure report" if title is None else title, dpi=dpi, max_figures=max_figures,
-        runs=[n for n, _ in runs] if runs is not None else None,
+        runs=[n for n, _ in runs] if runs is not None else None, n_classes=n_classes,
     )
     folder = os.path.dirname(output)
     if folder:

@@ -116,7 +116,7 @@ def test_report_command_on_a_run_directory(tmp_path, capsys):
     assert run_cli(["report", run.path, "-o", out]) == 0
     html = out.read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 1  # rankme over steps (one layer: no depth profile)
-    assert "rank collapse on fc: rankme fell to 2 from its peak of 5 (step 0)" in html
+    assert "representation collapse on fc: rankme fell from 5 at step 0 to 2" in html
     assert capsys.readouterr().out == f"wrote {out}\n"
 
 

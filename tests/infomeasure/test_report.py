@@ -88,35 +88,89 @@ def test_run_directory_report(run_dir, tmp_path):
     assert len(srcs) == 7
     assert "snapshot at step 40" in html
     assert len(html.encode()) < 600_000
-    for text in ("rank collapse on fc2: rankme = 1.2 of at most 8 dimensions",
-                 "entropy collapse on fc2: von_neumann_entropy fell to 0.4 from its peak of 2 (step 0)",
-                 "negative MI on fc1: mi_labels = -0.05", "mi_labels failed on fc2 at 1 step(s): ValueError: boom",
+    for text in ("representation collapse on fc2: rankme fell from 8 at step 0 to 1.2; von_neumann_entropy fell "
+                 "from 2 at step 0 to 0.4, with no rise in held-out accuracy or label information",
+                 "negative MI: mi_labels on fc1 = -0.05", "mi_labels failed on fc2 at 1 step(s): ValueError: boom",
+                 "<b>error</b> (failed)", "1 error, 2 warnings, 0 notes",
                  "Values at the last step (40)",
                  "&quot;seed&quot;: 123", "&quot;numpy&quot;: &quot;" + np.__version__):
         assert text in html, text
-    assert "rank collapse on fc1" not in html  # 7.0 -> 6.6 is not a collapse
+    assert "collapse on fc1" not in html  # 7.0 -> 6.6 is not a collapse
+    # the headline opens the report, before the overview
+    head = html.split('<div class="headline" id="headline">', 1)[1].split("</div>", 1)[0]
+    assert html.index('id="headline"') < html.index('id="overview"')
+    assert ("<p>Largest changes from the first to the last step, by measure family: effective rank: rankme on fc2, "
+            "8 → 1.2 (−85%); entropy: von_neumann_entropy on fc2, 2 → 0.4 (−80%)") in head
+    assert "<p>Alerts: 1 error (failed on fc2), look at these first; 2 warnings (collapse on fc2; negative mi on fc1).</p>" in head
 
 
 def test_find_alerts_kinds():
     healthy = [_row(s, "fc", "rankme", 6.0) for s in STEPS] + [_row(0, "fc", "mi_labels", 0.4, units="nats", method="mi_ross")]
     assert find_alerts(healthy) == []
     rows = [
-        _row(0, "a", "rankme", 1.0),                                 # rank collapse (error)
+        _row(0, "a", "effective_rank", 1.2),                         # centred rank of about 1: collapse
+        _row(0, "a2", "rankme", 1.2),                                # uncentred: the mean direction, no alert
         _row(0, "b", "effective_rank", 5.0, n=40, d=8),              # few samples
-        _row(0, "c", "von_neumann_entropy", 0.1, units="nats"),       # 0.1 < 0.1 * log 8 = 0.208
-        _row(0, "d", "von_neumann_entropy", 0.35, units="bits"),      # above 0.1 * log2 8 = 0.3: no alert
+        _row(0, "c", "von_neumann_entropy", 0.1, units="nats"),       # uncentred entropy: never against its maximum
         _row(0, "e", "dsmi", -0.2, units="nats", method="diffusion_spectral_mutual_information"),
         _row(0, "f", "rankme", None),                                 # no value, no error
         _row(0, "g", "rankme", None, error="ValueError: x"),
         _row(0, "h", "mi_labels", -1e-12, units="nats", method="mi_ross"),  # round-off, no alert
+        _row(0, "z", "rankme", None, error="ValueError: RankMe: Z is all zeros; its singular values are all 0"),
+        _row(0, "k", "rankme", 1.0),                                  # a constant layer: uncentred rank 1 ...
+        _row(0, "k", "effective_rank", None, error="ValueError: every row of Z is zero (after centring, if any)"),
     ]
     kinds = [(a["level"], a["kind"], a["layer"]) for a in find_alerts(rows)]
     assert kinds == [
-        ("error", "failed", "g"), ("error", "rank_collapse", "a"), ("error", "entropy_collapse", "c"),
-        ("error", "nan", "f"), ("warning", "negative_mi", "e"), ("warning", "few_samples", "b"),
+        ("error", "dead_units", "z"), ("error", "constant", "k"), ("error", "nan", "f"), ("error", "failed", "g"),
+        ("warning", "collapse", "a"), ("warning", "negative_mi", "e"), ("info", "few_samples", None),
     ]
     acts = {"dead": np.full((20, 3), 0.5), "alive": np.arange(60.0).reshape(20, 3)}
     assert [(a["kind"], a["layer"]) for a in find_alerts([], acts)] == [("constant", "dead")]
+    half = np.abs(np.random.default_rng(0).standard_normal((50, 8)))
+    half[:, :5] = 0.0  # 5 of 8 units never fire
+    (a,) = find_alerts([], {"h": half})
+    assert (a["level"], a["kind"]) == ("warning", "dead_units") and a["message"].startswith("5 of 8 units of h are 0 on")
+
+
+def test_alerts_are_grouped_and_saturation_needs_the_class_count():
+    import math
+
+    from infomeasure.alerts import group_alerts
+
+    rows = [_row(s, la, "mi_labels", math.log(2) - 0.01, n=400, units="nats", method="mi_ross")
+            for s in (0, 10) for la in ("l1", "l2")]
+    (sat,) = find_alerts(rows, n_classes=2)
+    assert (sat["level"], sat["kind"], sat["count"]) == ("info", "saturated", 2)
+    assert "saturated at its bound ln 2 = 0.693 nats (l1 0.683, l2 0.683; within 1/sqrt(n) = 0.05" in sat["message"]
+    assert find_alerts(rows, n_classes=10) == [] and find_alerts(rows) == []
+    bits = [dict(r, units="bits", value=0.99) for r in rows]  # log2(2) = 1 bit
+    assert [a["kind"] for a in find_alerts(bits, n_classes=2)] == ["saturated"]
+    a = {"level": "warning", "kind": "k", "layer": None, "measure": None, "message": "m", "count": 2}
+    assert group_alerts([a, dict(a), dict(a, level="info")]) == [dict(a, count=4), dict(a, level="info")]
+
+
+def test_memorisation_overfitting_and_divergence_from_logged_scalars():
+    def logged(s, **values):
+        return [_row(s, "model", k, v, n=None, d=None, method="logged") for k, v in values.items()]
+
+    mem = [r for s, (t, h) in enumerate([(0.1, 0.1), (0.6, 0.1), (1.0, 0.12)]) for r in logged(s, train_acc=t, val_acc=h)]
+    (m,) = find_alerts(mem)
+    assert (m["level"], m["kind"]) == ("warning", "memorisation")
+    assert "train accuracy rose from 0.1 to 1 while held-out accuracy stayed at 0.1 → 0.12" in m["message"]
+    over = [r for s, (t, h) in enumerate([(0.1, 0.1), (0.8, 0.8), (1.0, 0.6)]) for r in logged(s, train_accuracy=t,
+                                                                                                  test_accuracy=h)]
+    assert [a["kind"] for a in find_alerts(over)] == ["overfitting"]
+    healthy = [r for s, (t, h) in enumerate([(0.1, 0.1), (0.8, 0.7), (1.0, 0.9)]) for r in logged(s, train_accuracy=t,
+                                                                                                     heldout_accuracy=h)]
+    assert find_alerts(healthy) == []
+    loss = [r for s, v in enumerate([2.3, 30.0, 18.0]) for r in logged(s, train_loss=v)]
+    (d,) = find_alerts(loss)
+    assert (d["level"], d["kind"], d["message"]) == ("error", "divergence", "divergence: train_loss rose from 2.3 at step 0 to 30 at step 1")
+    # a fall of rank with held-out accuracy rising is compression, with it flat a collapse
+    ranks = [_row(s, "fc", "rankme", v) for s, v in zip((0, 1, 2), (40.0, 20.0, 10.0))]
+    assert find_alerts(ranks + healthy) == []
+    assert [a["kind"] for a in find_alerts(ranks + mem)] == ["memorisation", "collapse"]
 
 
 def test_activations_report_with_labels(tmp_path):
@@ -130,7 +184,8 @@ def test_activations_report_with_labels(tmp_path):
     # depth profiles of the 3 default measures these 4- and 3-wide layers can give (not alpha_req) + mi_labels,
     # and 1 eigenspectrum
     assert len(srcs) == 4 + 1
-    assert "layer dead is constant" in html and "failed on dead" in html
+    assert "dead is dead: every unit is 0 on every probe sample;" in html
+    assert "failed on dead" not in html  # mi_labels fails on its repeated rows: the dead layer says why
     assert "labels&quot;: &quot;" + str(tmp_path / "y.npy") in html  # in the appendix
     assert "Measures over training" not in html  # a single checkpoint
 
@@ -223,8 +278,11 @@ def test_comparison_report_of_two_runs(tmp_path):
     # first -> last per run, and the ratio of the last values: fc2 1.4 / 0.4
     assert "<td>1 &rarr; <b>1.4</b></td><td>1 &rarr; <b>0.4</b></td><td>3.50&times;</td>" in html
     # alerts carry their run's name: the bad run ends with dsmi = -0.1 on fc1
-    assert "(negative_mi): [bad] negative MI on fc1: dsmi = -0.1 nats" in html
+    assert "(negative_mi): [bad] negative MI: dsmi on fc1 = -0.1 nats" in html
     assert "[good]" not in html
+    assert ("<p>Main contrast: dsmi on fc2, the deepest probed layer, ends at 1.4 nats in good against 0.4 in bad "
+            "(3.50×); heldout_accuracy 0.8 against 0.1.</p>") in html
+    assert "<p>Alerts: 2 warnings (memorisation [bad]; negative mi [bad]).</p>" in html
     rows = [dict(r, run=n) for n, p in paths.items() for r in read_metrics(p)]
     table = _comparison_table(rows, ["good", "bad"], ["dsmi"])
     assert table.count("<tr>") == 3  # header + fc1 + fc2
