@@ -195,13 +195,22 @@ class Capture:
         self.probes = probes
         self.tap_samples = tap_samples
         layers = probes.layers
+        per_layer = getattr(probes, "layer_measures", None) or dict.fromkeys(layers, probes.measures)
+        # every rank keeps a state of every streaming measure on every layer (the same collectives
+        # everywhere); a layer feeds only its own, unskipped, ones (the others are marked _NOT_FED)
         self.streaming = [m for m in probes.measures if m.streaming]
-        self.need_rep = any(not m.streaming for m in probes.measures) or bool(probes.snapshot_every)
+        # a layer keeps its reduced rows only for a representation measure of its own (or snapshots)
+        self.need_rep = {n: any(not m.streaming for m in per_layer[n]) or bool(probes.snapshot_every) for n in layers}
         self.parts = {n: [] for n in layers}
         self.used = dict.fromkeys(layers, 0)
         self.truncated: set = set()
         self.states = {n: {m.name: m.init() for m in self.streaming} for n in layers}
         self.errors: dict = {n: {} for n in layers}
+        skipped = getattr(probes, "_skipped", {})
+        for n in layers:
+            mine = {m.name for m in per_layer[n]} - set(skipped.get(n, ()))
+            self.errors[n].update({m.name: _NOT_FED for m in self.streaming if m.name not in mine})
+        self._per_layer = per_layer
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
@@ -268,13 +277,40 @@ class Capture:
                 t = self._batch_first(select_output(out, sel).detach(), name, declared)
                 if self.tap_samples is not None:
                     t = self._subsample(t, name)
+                if name not in self.probes._skipped:
+                    self._check_kinds(name, mod, t)
                 self._stream(t, name)
-                if self.need_rep and name not in self.truncated:
+                if self.need_rep[name] and name not in self.truncated:
                     self._keep(reduce_rows(t, self.probes.reduce, rows="batch", what="output"), name)
             except Exception as e:  # noqa: BLE001 - recorded as an error row
                 self.errors[name][None] = e
 
         return hook
+
+    def _check_kinds(self, name, module, t):
+        """Decide once per run which measures of one layer get an output of the wrong kind.
+
+        Only with one measure list for every layer (the dict form says what each layer gets) and
+        only where the output plainly is of another kind (see :func:`kind_problem`); each skipped
+        measure is named in one warning, here, and never fed or measured on this layer again.
+        """
+        probes = self.probes
+        why = {}
+        if getattr(probes, "_measures_form", "dict") != "dict":
+            for m in self._per_layer[name]:
+                problem = kind_problem(m, name, module, t, probes)
+                if problem is not None:
+                    why[m.name] = problem
+        probes._skipped[name] = why
+        for mname, problem in why.items():
+            self.errors[name][mname] = _NOT_FED
+            kind = next(getattr(m, "input", "features") for m in self._per_layer[name] if m.name == mname)
+            others = [m.name for m in self._per_layer[name] if m.name not in why]
+            warnings.warn(
+                f"layer {name!r}: {mname} is skipped on this layer for the whole run: it needs "
+                f"{_KIND_TEXT.get(kind, kind)}, and {problem}. Give measures per layer to choose where each runs "
+                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}",
+                UserWarning, stacklevel=3)
 
     def _batch_first(self, t, name, declared):
         """``t`` with the batch on axis 0 (sequence-first layers put it on axis 1)."""
@@ -341,16 +377,20 @@ class Capture:
         """
         import torch
 
+        notes = getattr(self.probes, "_axis_notes", set())
         for name in sorted(self.truncated):
+            if ("memory", name) in notes:
+                continue  # once per layer for the run, not at every probe step
+            notes.add(("memory", name))
             warnings.warn(
                 f"probe activations of layer {name!r} exceed memory_budget_mb; only the first "
-                f"{sum(p.shape[0] for p in self.parts[name])} rows are measured",
+                f"{sum(p.shape[0] for p in self.parts[name])} rows are measured (at this and later probe steps)",
                 UserWarning,
                 stacklevel=4,
             )
         reps = {}
         for name, parts in self.parts.items():
-            if not self.need_rep:
+            if not self.need_rep[name]:
                 reps[name] = None
                 continue
             if not parts:
@@ -359,7 +399,94 @@ class Capture:
                 z = parts[0] if len(parts) == 1 else torch.cat(parts)
             reps[name] = _ddp.gather_rows(z)
         states = {name: {m: _sum_state(s) for m, s in per.items()} for name, per in self.states.items()}
-        return reps, states, self.errors
+        errors = {name: {m: e for m, e in per.items() if e is not _NOT_FED} for name, per in self.errors.items()}
+        return reps, states, errors
+
+
+class _NotFed(Exception):
+    """Marks, in ``Capture.errors``, a streaming measure that a layer does not feed (not its own, or skipped)."""
+
+
+_NOT_FED = _NotFed("not measured on this layer")
+
+_KIND_TEXT = {
+    "logits": "the model's logits (its final layer, before the softmax)",
+    "attention": "attention probabilities of shape (batch, heads, queries, keys), rows summing to 1",
+    "features": "layer features",
+}
+
+#: Module types whose output is never a model's logits (activations, normalisation, dropout, embeddings).
+_NOT_LOGITS = ("activation", "normalization", "batchnorm", "instancenorm", "dropout", "sparse", "pooling", "flatten")
+
+#: Last name parts of modules that may well give logits (classification and language-model heads).
+_HEAD_NAMES = ("classifier", "logits", "score", "lm_head", "head", "fc_out", "output_layer")
+
+
+def kind_problem(measure, name, module, t, probes) -> str | None:
+    """Why ``t``, the output of layer ``name`` (``module``), plainly is not what ``measure`` needs (None: it may be).
+
+    Conservative: a measure is only refused what it cannot mean. ``"logits"``: a layer whose
+    module is an activation, normalisation, dropout, pooling or embedding, or which is neither
+    the model's last module (nor one holding it), nor named like a head (``classifier``,
+    ``*head``, ...), nor a layer with as many outputs as the probe labels have classes or the
+    model's configuration has labels or vocabulary entries. ``"attention"``: an output that is
+    not 4-D, or has negative entries, or whose rows (last axis) do not sum to 1 on average (fully
+    masked rows that sum to 0 are left out; dropout keeps the average).
+    """
+    import torch
+
+    kind = getattr(measure, "input", "features")
+    if kind == "attention":
+        if t.ndim != 4:
+            return f"its output has shape {tuple(t.shape)}, not 4 axes"
+        a = t.detach()
+        finite = torch.isfinite(a)
+        if bool(finite.any()) and float(a[finite].min()) < -1e-3:
+            return f"its output {tuple(t.shape)} has negative entries (scores before the softmax?)"
+        sums = a.double().sum(-1)
+        rows = sums[torch.isfinite(sums) & (sums.abs() > 1e-3)]
+        if rows.numel() and abs(float(rows.mean()) - 1.0) > 0.1:
+            return f"the rows of its output {tuple(t.shape)} sum to {float(rows.mean()):.3g} on average, not 1"
+        return None
+    if kind == "logits":
+        where = type(module).__module__ or ""
+        if where.startswith("torch.nn.modules.") and where.rsplit(".", 1)[-1] in _NOT_LOGITS:
+            return f"it is a {type(module).__name__} module, which does not give logits"
+        if _may_give_logits(name, module, probes):
+            return None
+        return ("it is not the model's last module, not named like a head and its width matches no number of "
+                "classes")
+    return None
+
+
+def _may_give_logits(name, module, probes) -> bool:
+    """Whether layer ``name`` may give the model's logits (see :func:`kind_problem`)."""
+    last = getattr(probes, "_last_module", None)
+    if last is None:
+        root = unwrap(probes.model)
+        leaves = [n for n, m in root.named_modules() if n and not any(True for _ in m.children())]
+        last = probes._last_module = leaves[-1] if leaves else ""
+    if last == name or last.startswith(name + "."):
+        return True
+    part = name.rsplit(".", 1)[-1].lower()
+    if part in _HEAD_NAMES or part.endswith("head") or part.endswith("classifier"):
+        return True
+    width = getattr(module, "out_features", None)
+    return width is not None and int(width) in _class_counts(probes)
+
+
+def _class_counts(probes) -> set:
+    """Numbers of classes the model may predict: from the probe labels and the model's configuration."""
+    counts = set()
+    labels = getattr(probes, "_labels", None)
+    if labels is not None and labels.numel() and not labels.is_floating_point():
+        counts.update({int(labels.max()) + 1, int(labels.unique().numel())})
+    config = getattr(unwrap(probes.model), "config", None)
+    for key in ("num_labels", "vocab_size"):
+        v = getattr(config, key, None)
+        if isinstance(v, int):
+            counts.add(v)
+    return counts
 
 
 def _sum_state(state):

@@ -33,6 +33,8 @@ row, in both.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 from typing import ClassVar
 
@@ -100,6 +102,13 @@ class Measure:
         (on the CPU it gets a NumPy array, whose BLAS threads the probes' thread budget
         limits); ``False``: always a NumPy array (one CPU copy per layer and step); ``None``
         (the default of measures written by users): the captured torch tensor as it is.
+    input : {"features", "logits", "attention"}
+        The kind of layer output the measure is meant for: ``"features"`` (any representation,
+        reduced to ``(n_samples, n_features)``), ``"logits"`` (the model's predictions before the
+        softmax: ``prediction_entropy``) or ``"attention"`` (attention probabilities
+        ``(batch, heads, queries, keys)``: ``attention_entropy``). Probes given one measure list
+        for all layers skip a measure on a layer whose output is plainly of another kind, with
+        one warning (see ``Probes(measures=)``).
     """
 
     name = "measure"
@@ -114,6 +123,7 @@ class Measure:
     needs_inputs = False
     streaming = False
     torch_path: bool | None = None
+    input = "features"
 
     def __init__(self, **params):
         self.params = dict(params)
@@ -133,6 +143,21 @@ class Measure:
 
     def maximum(self, n_samples, n_features) -> float | None:
         """The largest value the measure can take for ``n_samples`` rows of ``n_features`` (or None)."""
+        return None
+
+    def unfit(self, n_samples, n_features) -> str | None:
+        """Why the measure cannot be computed on ``n_samples`` rows of ``n_features`` (None: it can).
+
+        Only a shape that makes the estimator fail for certain counts (e.g. ``alpha_req`` with
+        fewer eigenvalues than its fit range needs); default measure sets leave such measures
+        out on that layer instead of giving an error row at every step.
+
+        >>> from infomeasure.measures import get_measure
+        >>> get_measure("alpha_req").unfit(500, 8)
+        'alpha_req fits eigenvalue ranks 11-100 and needs at least 13 (min(n - 1, d) = 8)'
+        >>> get_measure("rankme").unfit(500, 8) is None
+        True
+        """
         return None
 
     def describe(self) -> dict:
@@ -220,6 +245,16 @@ class SpectralMeasure(Measure):
         log = _LOG.get(self.units)
         return None if log is None or r < 2 else log(r)
 
+    def unfit(self, n_samples, n_features):
+        if self.method != "alpha_req" or not n_samples or not n_features:
+            return None
+        lo, hi = self.params.get("fit_range", _ALPHA_REQ_FIT_RANGE)
+        rank = min(int(n_samples) - 1, int(n_features))
+        if isinstance(lo, int) and rank < lo + 2:
+            end = "end" if hi is None else hi
+            return f"alpha_req fits eigenvalue ranks {lo}-{end} and needs at least {lo + 2} (min(n - 1, d) = {rank})"
+        return None
+
     def spectrum(self, Z) -> GramSpectrum:
         center, normalize_rows = self.prep
         return gram_spectrum(Z, center=center, normalize_rows=normalize_rows)
@@ -227,6 +262,10 @@ class SpectralMeasure(Measure):
     def compute(self, Z, y=None, spectrum: GramSpectrum | None = None, *, inputs=None) -> float:
         """The measure of ``Z`` (or of a matching precomputed ``spectrum``)."""
         return float(self._fn(spectrum if spectrum is not None else self.spectrum(Z), **self.params))
+
+
+#: alpha_req's default fit range (first and last eigenvalue rank), read from the estimator.
+_ALPHA_REQ_FIT_RANGE = inspect.signature(_est.alpha_req).parameters["fit_range"].default
 
 
 def _quantity_of(fn) -> str | None:
@@ -276,6 +315,23 @@ class SampleMeasure(Measure):
         self.collapse_signal = bool(collapse_signal)
         self.torch_path = method in _TORCH_METHODS
         self._fn = fn
+
+    def label_maximum(self, n_classes) -> float | None:
+        """The bound of a label mutual information with ``n_classes`` classes, in the measure's units.
+
+        ``I(T; Y) <= H(Y) <= log C``. ``None`` for measures that are not a Shannon mutual
+        information with the labels (DSMI, a difference of diffusion spectral entropies, has no
+        such bound) or fewer than 2 classes.
+
+        >>> from infomeasure.measures import get_measure
+        >>> round(get_measure("mi_labels").label_maximum(2), 4), get_measure("dsmi").label_maximum(2)
+        (0.6931, None)
+        """
+        if (not self.needs_labels or self.quantity != "mutual_information" or self.method.startswith("diffusion")
+                or not n_classes or int(n_classes) < 2):
+            return None
+        log = _LOG.get(self.units)
+        return None if log is None else log(int(n_classes))
 
     def compute(self, Z, y=None, spectrum=None, *, inputs=None) -> float:
         if self.needs_labels:
@@ -543,6 +599,10 @@ MEASURES = {
     "prediction_entropy": lambda **kw: PredictionEntropy(**kw),
     "attention_entropy": lambda **kw: AttentionEntropy(**kw),
 }
+# The input kinds of the two streaming measures, declared beside the registry (see Measure.input).
+PredictionEntropy.input = "logits"
+AttentionEntropy.input = "attention"
+
 MEASURES["diffusion_spectral_mutual_information"] = MEASURES["dsmi"]
 MEASURES["mi_ross"] = MEASURES["mi_labels"]
 MEASURES["output_entropy"] = MEASURES["prediction_entropy"]
@@ -708,7 +768,7 @@ def _values(m, z, layer, labels, inputs, states, errors, spectra):
 
 
 def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=None, states=None, errors=None,
-             strict=False) -> list[dict]:
+             strict=False, around=None) -> list[dict]:
     """The result rows of ``measures`` on one layer at one step.
 
     Parameters
@@ -727,6 +787,9 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
         one streaming measure.
     strict : bool, default False
         Raise a measure's exception instead of recording an error row.
+    around : callable, optional
+        ``around(measure)`` returns a context manager entered while that measure is computed
+        (probes use it to tell which measure a warning came from).
 
     Returns
     -------
@@ -755,7 +818,8 @@ def evaluate(measures, z=None, *, step=None, layer=None, labels=None, inputs=Non
             if None in errors:
                 raise errors[None]
             zm = z if m.torch_path is None or (on_device and m.torch_path) else host.get()
-            values = _values(m, zm, layer, labels, inputs, states, errors, spectra)
+            with around(m) if around is not None else contextlib.nullcontext():
+                values = _values(m, zm, layer, labels, inputs, states, errors, spectra)
         except Exception as e:  # noqa: BLE001 - an error row, unless strict
             if strict:
                 raise
