@@ -58,6 +58,20 @@ def test_outputs_run_directories_and_self_contained_report(full):
     assert len(html.encode()) < 2_000_000
 
 
+def test_report_opens_with_its_headline_and_few_alerts(full):
+    html = Path(full.report).read_text(encoding="utf-8")
+    assert html.index('<div class="headline"') < html.index('id="overview"')
+    head = html.split('<div class="headline" id="headline">', 1)[1].split("</div>", 1)[0]
+    ratio = full.ratio("dsmi", "hidden2")
+    assert f"Main contrast: dsmi on hidden2, the deepest probed layer" in head and f"({ratio:.2f}×)" in head
+    alerts = re.findall(r'<div class="alert (\w+)"><b>\w+</b> \((\w+)\): (.*?)</div>', html)
+    levels = [a[0] for a in alerts]
+    assert "error" not in levels and levels.count("warning") <= 3
+    # nothing about the generalising run that reads as a problem: only the shared sample-size caveat
+    assert [(lv, k) for lv, k, msg in alerts if "true-labels" in msg] == [("info", "few_samples")]
+    assert ("warning", "memorisation") in [(lv, k) for lv, k, msg in alerts if msg.startswith("[shuffled-labels]")]
+
+
 def test_cli_quick_run_prints_the_table_and_report_path(tmp_path, capsys):
     assert main(["demo", "--quick", "-q", "--steps", "40", "-o", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
