@@ -142,7 +142,7 @@ def _as_tensor(x, what):
     import torch
 
     if isinstance(x, torch.Tensor):
-        return x
+        return x.detach()  # measurements: no autograd graph is built or kept
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be numbers (a tensor or an array); got dtype {arr.dtype}")
@@ -151,7 +151,7 @@ def _as_tensor(x, what):
 
 def _out(t, like_torch):
     """``t`` as a torch tensor (input was torch) or a NumPy array."""
-    return t if like_torch else t.cpu().numpy()
+    return t if like_torch else t.detach().cpu().numpy()
 
 
 def _check_chunk(chunk_size, what="chunk_size"):
@@ -225,8 +225,9 @@ def logit_entropy(logits, *, dim=-1, chunk_size=512, vocab_chunk=8192):
     Returns
     -------
     torch.Tensor
-        Entropies, the shape of ``logits`` without ``dim``, float64 on the logits' device; NaN
-        for rows with a NaN or ``+inf`` logit or all logits ``-inf``.
+        Entropies, the shape of ``logits`` without ``dim``, float64 on the logits' device
+        (detached: a measurement, not a loss term); NaN for rows with a NaN or ``+inf`` logit or
+        all logits ``-inf``.
 
     Examples
     --------
@@ -311,7 +312,7 @@ def _reduce_tokens(h, keep, reduce, base, normalize, v, like_torch):
         raise ValueError(f"quantiles (reduce=) must lie in [0, 1]; got {reduce!r}")
     if int(n) == 0:
         raise ValueError("token_entropy: the mask selects no positions")
-    vals = np.quantile(h[keep].cpu().numpy(), qs)
+    vals = np.quantile(h[keep].detach().cpu().numpy(), qs)
     return float(vals[0]) if np.ndim(reduce) == 0 else vals
 
 
