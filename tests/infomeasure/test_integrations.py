@@ -44,6 +44,7 @@ class Late(Measure):
 
 
 def _measures(background):
+    # passed as {"*": [...]}: the dict form runs prediction_entropy on every layer (one list skips it on hidden layers)
     return ["rankme", "prediction_entropy", *([Late()] if background else [])]
 
 
@@ -97,7 +98,7 @@ def test_lightning_probe_callback_writes_run_directory(tmp_path):
     from infomeasure.integrations.lightning import ProbeCallback
 
     Tiny, (x, y), loader, make_trainer = _lightning()
-    cb = ProbeCallback(layers=["encoder.*", "head"], measures=["rankme", "prediction_entropy"], every=4,
+    cb = ProbeCallback(layers=["encoder.*", "head"], measures={"*": ["rankme", "prediction_entropy"]}, every=4,
                        probe_data=(x[:40], y[:40]), run_dir=tmp_path / "run")
     model = Tiny()
     make_trainer(tmp_path, cb).fit(model, loader)
@@ -120,7 +121,7 @@ def test_lightning_csv_logger_receives_the_probe_values_at_their_steps(tmp_path,
     from infomeasure.integrations.lightning import ProbeCallback
 
     Tiny, (x, y), loader, make_trainer = _lightning()
-    cb = ProbeCallback(layers=["encoder.*", "head"], measures=_measures(background), every=4,
+    cb = ProbeCallback(layers=["encoder.*", "head"], measures={"*": _measures(background)}, every=4,
                        probe_data=(x[:40], y[:40]), background=background)
     logger = CSVLogger(tmp_path, name="csv", version=0)
     make_trainer(tmp_path, cb, logger=logger).fit(Tiny(), loader)
@@ -202,7 +203,7 @@ def test_hf_trainer_probe_callback_writes_run_directory(tmp_path):
     from infomeasure.integrations.hf import ProbeCallback
 
     transformers, model, probe, make_trainer = _bert()
-    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures=["rankme", "prediction_entropy"],
+    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures={"*": ["rankme", "prediction_entropy"]},
                        every=3, probe_data=probe, run_dir=tmp_path / "run")
     make_trainer(tmp_path, [cb]).train()
     man, rows = _check_run(tmp_path / "run", cb, BERT_LAYERS, [0, 3, 6])
@@ -226,7 +227,7 @@ def test_hf_log_history_and_on_log_receive_the_probe_values(tmp_path, background
             self.seen.append((state.global_step, dict(logs)))
 
     spy = Spy()
-    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures=_measures(background),
+    cb = ProbeCallback(layers=["bert.encoder.layer.?", "classifier"], measures={"*": _measures(background)},
                        every=3, probe_data=probe, background=background)
     trainer = make_trainer(tmp_path, [cb, spy], logging_strategy="steps", logging_steps=2)
     trainer.train()
