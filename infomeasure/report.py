@@ -552,7 +552,7 @@ def _note_alerts(notes, alerts) -> list[dict]:
     for text, g in groups.items():
         where = (f"{', '.join(g['measures'])} on {', '.join(g['layers'])}: " if g["layers"] else "")
         if caveat is not None and _SAMPLE_SIZE.search(text):
-            caveat["message"] += f" ({where.rstrip(': ')} warned of it {g['count']} time(s))"
+            caveat["message"] += f" ({where.rstrip(': ')} warned of it {g['count']} times)"
             continue
         out.append({"level": "warning", "kind": "estimator_warning", "layer": None, "measure": None,
                     "message": where + text, "count": g["count"]})
@@ -643,15 +643,13 @@ def _infos(rows):
     return cache
 
 
-def _where(run, layer, measure, compare) -> str:
-    return f"{measure} on {layer}" + (f" in {run}" if compare and run is not None else "")
-
-
-def _largest_changes(first, last, infos, compare) -> str | None:
-    """The largest relative change from the first to the last step, per measure family."""
+def _largest_changes(first, last, infos, runs) -> list[str]:
+    """The largest relative change from the first to the last step, per measure family (and run, in a
+    comparison: one sentence per family)."""
+    compare = runs is not None and len(runs) > 1
     parts = []
     for quantity, family in _FAMILIES:
-        best = None
+        best = {}
         for key, (s0, v0) in first.items():
             run, layer, measure = key
             info = infos.get(measure)
@@ -661,13 +659,20 @@ def _largest_changes(first, last, infos, compare) -> str | None:
             if s1 == s0 or v0 == 0:
                 continue
             change = (v1 - v0) / abs(v0)
-            if best is None or abs(change) > abs(best[0]):
-                best = (change, key, v0, v1)
-        if best is not None:
-            change, (run, layer, measure), v0, v1 = best
-            parts.append(f"{family}: {_where(run, layer, measure, compare)}, {_num(v0)} → {_num(v1)} "
-                         f"({'+' if change >= 0 else '−'}{abs(change) * 100:.0f}%)")
-    return ("Largest changes from the first to the last step, by measure family: " + "; ".join(parts) + ".") if parts else None
+            if run not in best or abs(change) > abs(best[run][0]):
+                best[run] = (change, layer, measure, v0, v1)
+        items = [(run, best[run]) for run in (runs if compare else [None]) if run in best]
+        if items:
+            parts.append((family, [
+                f"{measure} on {layer}{f' in {run}' if compare else ''}, {_num(v0)} → {_num(v1)} "
+                f"({'+' if change >= 0 else '−'}{abs(change) * 100:.0f}%)"
+                for run, (change, layer, measure, v0, v1) in items]))
+    if not parts:
+        return []
+    if compare:
+        return [f"Largest change in {family}: " + "; ".join(texts) + "." for family, texts in parts]
+    return ["Largest changes from the first to the last step, by measure family: "
+            + "; ".join(f"{family}: {texts[0]}" for family, texts in parts) + "."]
 
 
 def _alert_sentence(alerts) -> str:
@@ -730,7 +735,7 @@ def _comparison_sentence(rows, first, last, infos, runs, saturated) -> str | Non
 
 
 def headline(rows, alerts, *, runs=None) -> list[str]:
-    """2-5 plain sentences of findings: accuracy, the comparison's main ratio, the largest changes, the alerts.
+    """2-5 plain sentences of findings: accuracy or the comparison's main ratio, the largest changes, the alerts.
 
     >>> from infomeasure.report import headline
     >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": v,
@@ -752,9 +757,7 @@ def headline(rows, alerts, *, runs=None) -> list[str]:
         acc = _heldout_accuracy(last, first, None)
         if acc and first.get((None, "model", acc[0]), (None,))[0] != last[(None, "model", acc[0])][0]:
             out.append(f"{acc[0]} went from {_num(acc[1])} to {_num(acc[2])}.")
-    changes = _largest_changes(first, last, infos, compare)
-    if changes:
-        out.append(changes)
+    out += _largest_changes(first, last, infos, runs)
     out.append(_alert_sentence(alerts))
     return out
 
