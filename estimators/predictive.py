@@ -704,7 +704,7 @@ def _bool_mask(m, shape, what):
     return t.bool() if t.dtype == torch.bool else t != 0
 
 
-def attention_entropy_update(attention, *, mask=None, query_mask=None, causal=None, chunk_size=8) -> EntropySums:
+def attention_entropy_update(attention, *, mask=None, query_mask=None, causal=None, chunk_elements=1 << 23) -> EntropySums:
     r"""The sums of one batch of attention probabilities of shape ``(batch, heads, queries, keys)``.
 
     Each counted query row is one distribution over the keys it may attend to; its entropy
@@ -730,8 +730,8 @@ def attention_entropy_update(attention, *, mask=None, query_mask=None, causal=No
         Whether query ``q`` may only see keys up to its own position (keys ``<= q + keys -
         queries``). ``None`` infers it: causal when every counted row puts exactly 0 on the keys
         after its position (as a causal softmax does).
-    chunk_size : int, default 8
-        Batch items converted to float64 at a time.
+    chunk_elements : int, default 2**23
+        Attention entries converted to float64 at a time (whole heads of one batch item; 64 MiB).
 
     Returns
     -------
@@ -776,50 +776,52 @@ def attention_entropy_update(attention, *, mask=None, query_mask=None, causal=No
         raise TypeError(f"causal must be True, False or None (inferred); got {causal!r}")
     off = k - q
     later = (torch.arange(k, device=dev)[None, :] > torch.arange(q, device=dev)[:, None] + off)  # (q, k)
-    if causal is None:
-        if q * k > 1 and bool(later.any()):
-            look = later[None] & qm[:, :, None]
+    if causal is None:  # causal when no counted row puts probability on a later (unmasked) key
+        causal = q * k > 1 and bool(later.any())
+        for i in range(b) if causal else ():
+            look = later & qm[i][:, None]
             if keym is not None:
-                look = look & keym[:, None, :]
-            causal = not bool(((a != 0) & look[:, None]).any())
-        else:
-            causal = False
+                look = look & keym[i][None, :]
+            if bool(look.any()) and bool((a[i][:, look] != 0).any()):
+                causal = False
+                break
     f64 = torch.float64
+    zero = torch.zeros((), dtype=f64, device=dev)
     ent = torch.zeros(nh, dtype=f64, device=dev)
     nrm = torch.zeros(nh, dtype=f64, device=dev)
     count = torch.zeros((), dtype=f64, device=dev)
     n_nrm = torch.zeros((), dtype=f64, device=dev)
-    step = _check_chunk(chunk_size)
-    for s in range(0, b, step):
-        ab = a[s : s + step].to(f64)  # (c, h, q, k)
-        allowed = torch.ones((ab.shape[0], q, k), dtype=torch.bool, device=dev)
+    per = max(1, _check_chunk(chunk_elements, "chunk_elements") // max(1, q * k))  # heads per float64 chunk
+    for i in range(b):
+        allowed = torch.ones((q, k), dtype=torch.bool, device=dev)
         if keym is not None:
-            allowed = allowed & keym[s : s + step, None, :]
+            allowed = allowed & keym[i][None, :]
         if causal:
-            allowed = allowed & ~later[None]
-        n_allowed = allowed.sum(-1)  # (c, q)
-        rows = qm[s : s + step] & (n_allowed > 0)  # (c, q)
-        al = allowed[:, None]  # (c, 1, q, k)
-        nan_rows = (torch.isnan(ab) & al).any(-1) & rows[:, None]
-        if bool(nan_rows.any()):
-            raise ValueError(f"attention_entropy: {int(nan_rows.sum())} attention rows of real queries contain NaN "
-                             "(an overflow in the attention scores?)")
-        zero = torch.zeros((), dtype=f64, device=dev)
-        p = torch.where(al & (ab > 0), ab, zero)
-        ssum = p.sum(-1)  # (c, h, q)
-        if bool(((ssum <= 0) & rows[:, None]).any()):
-            raise ValueError("attention_entropy: some real query rows put no probability on the keys they may "
-                             "attend to; check mask= and causal=")
-        plogp = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, 1.0)), zero).sum(-1)
-        ssafe = torch.where(ssum > 0, ssum, 1.0)
-        h = (torch.log(ssafe) - plogp / ssafe).clamp(min=0.0)  # (c, h, q)
-        r = rows[:, None].expand_as(h)
-        ent += torch.where(r, h, zero).sum(dim=(0, 2))
+            allowed = allowed & ~later
+        n_allowed = allowed.sum(-1)  # (q,)
+        rows = qm[i] & (n_allowed > 0)  # the counted query rows
+        if not bool(rows.any()):
+            continue
+        al, n_al = allowed[rows], n_allowed[rows]  # (r, k), (r,)
+        two = n_al >= 2
+        logn = torch.where(two, torch.log(n_al.to(f64)), torch.ones((), dtype=f64, device=dev))
         count += rows.sum()
-        logn = torch.log(n_allowed.to(f64))[:, None].expand_as(h)
-        rn = r & (n_allowed[:, None] >= 2)
-        nrm += torch.where(rn, h / torch.where(rn, logn, 1.0), zero).sum(dim=(0, 2))
-        n_nrm += (rows & (n_allowed >= 2)).sum()
+        n_nrm += two.sum()
+        for h0 in range(0, nh, per):
+            ab = a[i, h0 : h0 + per][:, rows].to(f64)  # (heads, r, k)
+            nan_rows = (torch.isnan(ab) & al).any(-1)
+            if bool(nan_rows.any()):
+                raise ValueError(f"attention_entropy: {int(nan_rows.sum())} attention rows of real queries contain "
+                                 "NaN (an overflow in the attention scores?)")
+            pmat = torch.where(al & (ab > 0), ab, zero)
+            ssum = pmat.sum(-1)  # (heads, r)
+            if bool((ssum <= 0).any()):
+                raise ValueError("attention_entropy: some real query rows put no probability on the keys they may "
+                                 "attend to; check mask= and causal=")
+            plogp = torch.where(pmat > 0, pmat * torch.log(torch.where(pmat > 0, pmat, 1.0)), zero).sum(-1)
+            h = (torch.log(ssum) - plogp / ssum).clamp(min=0.0)  # (heads, r)
+            ent[h0 : h0 + per] += h.sum(-1)
+            nrm[h0 : h0 + per] += torch.where(two, h / logn, zero).sum(-1)
     return EntropySums(ent.cpu(), count.cpu(), nrm.cpu(), n_nrm.cpu())
 
 

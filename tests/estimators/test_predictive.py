@@ -127,7 +127,7 @@ def test_one_hot_and_uniform_rows_are_exact():
     z[1, 1:] = -math.inf
     z[2, 3] = 1e4
     z[3, :] = -3.5
-    h = logit_entropy(z.half() if False else z)
+    h = logit_entropy(z)
     log_v = float(torch.log1p(torch.tensor(v - 1.0, dtype=torch.float64)))
     assert h.tolist() == [log_v, 0.0, 0.0, log_v]
     assert log_v == pytest.approx(math.log(v), rel=1e-15)
@@ -337,3 +337,24 @@ def test_nan_rows_of_real_queries_raise_and_padded_nan_rows_do_not():
         attention_entropy(a, causal="yes")
     with pytest.raises(ValueError, match="mask must have shape"):
         attention_entropy(a, mask=torch.ones(1, 3))
+
+
+def test_attention_chunks_kv_cache_offset_and_query_mask():
+    g = torch.Generator().manual_seed(8)
+    mask = torch.tensor([[0, 1, 1, 1, 1], [1, 1, 1, 1, 1]])
+    a = _masked_causal_softmax(torch.randn(2, 3, 5, 5, generator=g, dtype=torch.float64), mask)
+    one = attention_entropy_update(a, mask=mask, chunk_elements=1)  # one head at a time
+    full = attention_entropy_update(a, mask=mask)
+    assert all(torch.allclose(x, y, rtol=1e-15, atol=0) for x, y in zip(one, full))
+    # a KV cache: the 2 queries are the last 2 positions of 5 keys; query i sees keys <= i + 3
+    last = a[:, :, 3:, :]
+    def row_entropy(i, h, t):  # over the real keys <= t (key 0 of sequence 0 is padding, at probability 0)
+        p = a[i, h, t, : t + 1]
+        return float(_entropy_rows((p / p.sum()).numpy()[None])[0])
+
+    ref = [np.mean([row_entropy(i, h, t) for i in range(2) for t in (3, 4)]) for h in range(3)]
+    assert np.allclose(attention_entropy(last, mask=mask, query_mask=torch.ones(2, 2)), ref, rtol=1e-12)
+    assert np.allclose(attention_entropy(last, mask=mask), ref, rtol=1e-12)  # all queries count by default
+    ref_q = [row_entropy(1, h, 4) for h in range(3)]
+    assert np.allclose(attention_entropy(last, mask=mask, query_mask=torch.tensor([[0, 0], [0, 1]])), ref_q,
+                       rtol=1e-12)
