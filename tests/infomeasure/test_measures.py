@@ -180,3 +180,38 @@ def test_reduce_rows_is_the_same_on_arrays_and_tensors(shape, reduce, out):
     r_np, r_t = M.reduce_rows(a, reduce), M.reduce_rows(torch.from_numpy(a), reduce)
     assert r_np.shape == tuple(r_t.shape) == out
     assert np.allclose(r_np, r_t.numpy(), rtol=1e-15, atol=1e-15)
+
+
+def test_input_kinds_and_shape_limits():
+    kinds = {name: M.get_measure(name).input for name in M.MEASURES}
+    assert kinds["prediction_entropy"] == kinds["output_entropy"] == "logits"
+    assert kinds["attention_entropy"] == "attention"
+    assert {k for n, k in kinds.items() if n not in ("prediction_entropy", "output_entropy", "attention_entropy")} == {
+        "features"}
+    assert M.Measure().input == "features" and M.Measure().unfit(10, 2) is None
+    # alpha_req fits ranks 11-100 (the estimator's default): it needs min(n - 1, d) >= 13
+    a = M.get_measure("alpha_req")
+    assert a.unfit(500, 12) is not None and a.unfit(13, 500) is not None
+    assert a.unfit(500, 13) is None and a.unfit(14, 500) is None
+    z = np.random.default_rng(0).standard_normal((500, 13))
+    assert math.isfinite(est.alpha_req(z, fit_range=(11, 13)))  # the boundary is a fit, not an error
+    with pytest.raises(ValueError, match="too few for a fit"):
+        est.alpha_req(z[:, :12])
+    assert M.get_measure(("alpha_req", {"fit_range": (2, 20)})).unfit(500, 4) is None
+    assert "needs at least 4" in M.get_measure(("alpha_req", {"fit_range": (2, 20)})).unfit(500, 3)
+    assert all(M.get_measure(n).unfit(500, 2) is None for n in M.MEASURES if n != "alpha_req")
+
+
+def test_evaluate_around_wraps_each_measure():
+    import contextlib
+
+    seen = []
+
+    @contextlib.contextmanager
+    def around(m):
+        seen.append(m.name)
+        yield
+
+    z, _ = _data()
+    rows = M.evaluate([M.get_measure("rankme"), M.get_measure("von_neumann_entropy")], z, around=around)
+    assert seen == ["rankme", "von_neumann_entropy"] and all(r["error"] is None for r in rows)

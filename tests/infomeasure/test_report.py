@@ -419,3 +419,41 @@ def test_dollar_signs_in_names_do_not_break_the_report(tmp_path):
     fig.canvas.draw()  # mathtext would raise on "$x^{$" here
     assert all(not t._parse_math for t in ax.get_legend().get_texts())
     assert out
+
+
+def test_reference_lines_at_the_bounds():
+    # spectral entropy of d features: at most log d in the rows' units; ranks: at most min(n, d)
+    rows = [_row(s, la, "von_neumann_entropy", 1.0 + s, d=d, units="bits") for s in (0, 1) for la, d in (("a", 8), ("b", 32))]
+    fig, ax = plot_measure_over_steps(rows, "von_neumann_entropy")
+    refs = [ln for ln in ax.lines if ln.get_label().startswith("maximum")]
+    assert [ln.get_label() for ln in refs] == ["maximum 3 (a)", "maximum 5 (b)"]
+    assert [float(ln.get_ydata()[0]) for ln in refs] == [3.0, 5.0] and refs[0].get_linestyle() == "--"
+    assert refs[0].get_color() == ax.lines[0].get_color()  # one layer's bound in its colour
+    fig, ax = plot_depth_profile(rows, "von_neumann_entropy")
+    assert ax.lines[-1].get_label() == "maximum" and ax.lines[-1].get_ydata().tolist() == [3.0, 5.0]
+    nats = [_row(0, "a", "von_neumann_entropy", 1.0, d=64, units="nats")]
+    assert plot_measure_over_steps(nats, "von_neumann_entropy")[1].lines[-1].get_label() == "maximum 4.16"  # ln 64
+    # no bound known (alpha_req, logged values), or reference=False: no line
+    for r, kw in (([_row(0, "a", "alpha_req", 1.1)], {}), ([_row(0, "a", "rankme", 3.0)], {"reference": False}),
+                  ([dict(_row(0, "model", "loss", 0.3), method="logged")], {})):
+        _, ax = plot_measure_over_steps(r, r[0]["measure"], **kw)
+        assert [ln.get_label() for ln in ax.lines] == [r[0]["layer"]]
+
+
+def test_report_of_a_run_with_measures_per_layer(tmp_path):
+    import torch
+
+    from infomeasure.probes import Probes
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    x = torch.randn(80, 6)
+    with Probes(model, ["0", "1", "2"], measures={"?": ["rankme"], "0": ["von_neumann_entropy"],
+                                                  "2": ["prediction_entropy"]},
+                every=1, probe_data=x, run_dir=tmp_path / "run") as p:
+        for s in range(3):
+            p.step(s)
+    out = report(tmp_path / "run", tmp_path / "r.html")
+    html = Path(out).read_text(encoding="utf-8")
+    assert len(_check_self_contained(html)) >= 3
+    assert "layer_measures" in html and "prediction_entropy" in html
