@@ -165,3 +165,40 @@ def test_prediction_entropy_measure_uses_token_labels_only_and_refuses_a_mismatc
     assert m.finalize(s)[""] == pytest.approx(float(h[:, 0].mean()), rel=1e-15)
     with pytest.raises(TypeError, match="causal"):
         AttentionEntropy(causal=1)
+
+
+def test_bidirectional_bert_attention_with_right_padding_is_the_same_under_eager_and_sdpa():
+    def bert(impl):
+        torch.manual_seed(0)
+        cfg = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                      intermediate_size=32, max_position_embeddings=16, attn_implementation=impl)
+        m = transformers.BertModel(cfg).eval()
+        with torch.no_grad():
+            for blk in m.encoder.layer:
+                blk.attention.self.query.weight.mul_(8.0)
+        return m
+
+    batch = {"input_ids": ids(), "attention_mask": RIGHT}
+    got = {}
+    for impl in ("eager", "sdpa"):
+        model = bert(impl)
+        with Probes(model, layers="encoder.layer.*.attention.self", output=1, measures=["attention_entropy"],
+                    every=1, probe_data=batch, background=False) as p:
+            p.step(0)
+        got[impl] = {(r["layer"], r["measure"]): r["value"] for r in p.results}
+        assert model.config._attn_implementation == impl
+    with torch.no_grad():
+        atts = bert("eager")(**batch, output_attentions=True).attentions
+    for layer, a in enumerate(atts):
+        a = a.double()
+        for h in range(2):
+            vals = []
+            for i in range(3):
+                real = RIGHT[i].bool()
+                for t in torch.nonzero(real).flatten().tolist():
+                    p = a[i, h, t][real]
+                    p = p / p.sum()
+                    vals.append(float(-(p * p.log()).sum()))
+            key = (f"encoder.layer.{layer}.attention.self", f"attention_entropy[{h}]")
+            assert got["eager"][key] == pytest.approx(np.mean(vals), rel=1e-6)
+            assert abs(got["eager"][key] - got["sdpa"][key]) <= 1e-6
