@@ -209,13 +209,27 @@ def analyze(
     ms = _measures_for(measures, y, x_in)
     jobs = _plan_jobs(checkpoints, ms, reduce, y, x_in, defaults=measures is None)
     results = _run_jobs(jobs, executor, _progress(progress, len(jobs)))
-    # estimator warnings, once each, naming the layer and measures they came from
+    # estimator warnings, once each, naming the layer and measures they came from; the same warning
+    # at later checkpoints (numbers aside) is counted, not repeated
+    from ._warn_once import _key
+
+    seen: dict = {}
     for job, (_, caught) in zip(jobs, results):
         where = f"layer {job[1]!r}" + (f" at step {job[0]}" if job[0] is not None else "")
+        names = "/".join(m.name for m in job[4])
         for category, message in caught:
+            key = (job[1], names, category, _key(message))
+            if key in seen:
+                seen[key] += 1
+                continue
+            seen[key] = 0
             cat = getattr(builtins, category, None)
             cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
-            warnings.warn(f"{where}, {'/'.join(m.name for m in job[4])}: {message}", cat, stacklevel=2)
+            warnings.warn(f"{where}, {names}: {message}", cat, stacklevel=2)
+    repeats = sum(seen.values())
+    if repeats:
+        warnings.warn(f"{repeats} repeat(s) of these warnings at later checkpoints of the same layer and measures "
+                      "were not shown", UserWarning, stacklevel=2)
     return ResultRows(_in_order(jobs, [rows for rows, _ in results], ms))
 
 

@@ -215,3 +215,19 @@ def test_evaluate_around_wraps_each_measure():
     z, _ = _data()
     rows = M.evaluate([M.get_measure("rankme"), M.get_measure("von_neumann_entropy")], z, around=around)
     assert seen == ["rankme", "von_neumann_entropy"] and all(r["error"] is None for r in rows)
+
+
+def test_analyze_shows_a_warning_once_over_checkpoints():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    acts = {s: {"fc": np.round(rng.standard_normal((300, 3)), 1), "ok": rng.standard_normal((300, 3))} for s in range(4)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = analyze(acts, labels=y, measures=["mi_labels"])
+    texts = [str(w.message) for w in caught]
+    ties = [t for t in texts if "heavy ties" in t]
+    assert len(ties) == 1 and ties[0].startswith("layer 'fc' at step 0, mi_labels: x has heavy ties")
+    assert sum("were not shown" in t for t in texts) == 1
+    assert len(rows) == 8 and all(r["error"] is None for r in rows)
