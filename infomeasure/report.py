@@ -244,10 +244,29 @@ def _gather(source, *, labels, inputs, measures, step, executor, progress, notes
 # ------------------------------------------------------------------------------------------------
 # rendering
 # ------------------------------------------------------------------------------------------------
+def _plain_tick(v, _pos=None) -> str:
+    """A log-axis tick label as plain text: reports draw with ``text.parse_math`` off (see
+    :func:`infomeasure.plotting.literal_text`), so matplotlib's ``$10^{3}$`` labels would show raw."""
+    if v == 0:
+        return "0"
+    return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-") if abs(v) >= 1e5 or abs(v) < 1e-3 else f"{v:g}"
+
+
+def _plain_log_ticks(fig) -> None:
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale in ("log", "symlog"):
+                axis.set_major_formatter(FuncFormatter(_plain_tick))
+                axis.set_minor_formatter(NullFormatter())
+
+
 def _png(fig, dpi) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
+    _plain_log_ticks(fig)
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)

@@ -457,3 +457,24 @@ def test_report_of_a_run_with_measures_per_layer(tmp_path):
     html = Path(out).read_text(encoding="utf-8")
     assert len(_check_self_contained(html)) >= 3
     assert "layer_measures" in html and "prediction_entropy" in html
+
+
+def test_log_axis_ticks_are_plain_text_in_reports():
+    """Reports draw with text.parse_math off (names are literal): log-axis ticks must not show '$10^{3}$'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from infomeasure.report import _plain_log_ticks
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 10, 100, 3000], [1, 2, 3, 4, 5])
+        ax.set_xscale("symlog")
+        _plain_log_ticks(fig)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        plt.close(fig)
+    assert labels and not any("$" in t for t in labels)
+    assert {"0", "10", "100", "1000"} <= set(labels)
