@@ -211,6 +211,7 @@ class Capture:
             mine = {m.name for m in per_layer[n]} - set(skipped.get(n, ()))
             self.errors[n].update({m.name: _NOT_FED for m in self.streaming if m.name not in mine})
         self._per_layer = per_layer
+        self._skip_notes: list = []
         self.index: list = []
         self.batch = None
         self._first = next(iter(layers))
@@ -292,7 +293,8 @@ class Capture:
 
         Only with one measure list for every layer (the dict form says what each layer gets) and
         only where the output plainly is of another kind (see :func:`kind_problem`); each skipped
-        measure is named in one warning, here, and never fed or measured on this layer again.
+        measure is named in one warning (shown by :meth:`finish`, outside the hook) and never fed or
+        measured on this layer again.
         """
         probes = self.probes
         why = {}
@@ -306,11 +308,11 @@ class Capture:
             self.errors[name][mname] = _NOT_FED
             kind = next(getattr(m, "input", "features") for m in self._per_layer[name] if m.name == mname)
             others = [m.name for m in self._per_layer[name] if m.name not in why]
-            warnings.warn(
+            # shown by finish(), outside the forward hook (an "error" filter must not fail the layer)
+            self._skip_notes.append(
                 f"layer {name!r}: {mname} is skipped on this layer for the whole run: it needs "
                 f"{_KIND_TEXT.get(kind, kind)}, and {problem}. Give measures per layer to choose where each runs "
-                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}",
-                UserWarning, stacklevel=3)
+                f"(it then runs there as asked), e.g. measures={{{name!r}: {others!r}, '<{kind} layer>': [{mname!r}]}}")
 
     def _batch_first(self, t, name, declared):
         """``t`` with the batch on axis 0 (sequence-first layers put it on axis 1)."""
@@ -400,6 +402,8 @@ class Capture:
             reps[name] = _ddp.gather_rows(z)
         states = {name: {m: _sum_state(s) for m, s in per.items()} for name, per in self.states.items()}
         errors = {name: {m: e for m, e in per.items() if e is not _NOT_FED} for name, per in self.errors.items()}
+        while self._skip_notes:  # after the collectives: an "error" filter cannot leave other ranks waiting
+            warnings.warn(self._skip_notes.pop(0), UserWarning, stacklevel=4)
         return reps, states, errors
 
 

@@ -964,6 +964,16 @@ def test_wrong_input_kind_is_skipped_with_one_warning(background):
     assert "needs the model's logits" in text and "ReLU" in text and "measures={'1': ['rankme']" in text
     assert _pairs(p.results) == [("1", "rankme"), ("3", "rankme"), ("5", "prediction_entropy"), ("5", "rankme")]
     assert not any(r["error"] for r in p.results) and len(p.results) == 4 * 4
+    # the warning is raised outside the forward hooks: an "error" filter stops the step, not the layer's rows
+    with Probes(model, layers=["1"], measures=["rankme", "prediction_entropy"], every=1, probe_data=px,
+                background=background) as p2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(UserWarning, match="prediction_entropy is skipped"):
+                p2.step(0)
+            p2.step(1)
+    assert [(r["step"], r["measure"], r["error"]) for r in p2.results] == [(1, "rankme", None)]
+    assert no_hooks(model)
 
 
 def test_input_kinds_never_refuse_a_valid_use():
