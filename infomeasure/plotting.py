@@ -124,11 +124,12 @@ def _value_label(rows, measure, name=None):
     return f"{measure if name is None else name}" + (f" ({units})" if units and units != "unitless" else "")
 
 
-def _bounds(rows, measure, layers) -> dict:
+def _bounds(rows, measure, layers, n_classes=None) -> dict:
     """``{layer: largest possible value}`` of ``measure`` where its metadata know one.
 
     From :meth:`infomeasure.measures.Measure.maximum` at the layer's ``n_samples`` and
-    ``n_features`` (its last row with a value): ``ln d`` for spectral entropies, ``d`` for ranks.
+    ``n_features`` (its last row with a value): ``ln d`` for spectral entropies, ``d`` for ranks;
+    with ``n_classes``, ``ln C`` for label mutual information (``SampleMeasure.label_maximum``).
     """
     from .measures import measure_for_row
 
@@ -141,6 +142,8 @@ def _bounds(rows, measure, layers) -> dict:
         m = measure_for_row(r)
         try:
             bound = None if m is None else m.maximum(r.get("n_samples"), r.get("n_features"))
+            if bound is None and n_classes and hasattr(m, "label_maximum"):
+                bound = m.label_maximum(n_classes)
         except (TypeError, ValueError):
             bound = None
         if bound is not None and np.isfinite(bound):
@@ -150,12 +153,12 @@ def _bounds(rows, measure, layers) -> dict:
 
 def _reference_lines(ax, bounds, colors, max_lines=4):
     """Dashed horizontal lines at the bounds, one per distinct value (labelled; at most ``max_lines``)."""
-    by_value: dict = {}
+    by_value: dict = {}  # rounded value -> (value, layers): equal bounds share one line
     for layer, v in bounds.items():
-        by_value.setdefault(round(v, 9), []).append(layer)
+        by_value.setdefault(round(v, 9), (v, []))[1].append(layer)
     if not by_value or len(by_value) > max_lines:
         return
-    for v, layers in by_value.items():
+    for v, layers in by_value.values():
         color = colors.get(layers[0]) if len(layers) == 1 and len(bounds) > 1 else "0.45"
         which = f" ({', '.join(str(la) for la in layers)})" if len(by_value) > 1 else ""
         ax.axhline(v, linestyle="--", linewidth=0.9, color=color, alpha=0.8, zorder=0, label=f"maximum {v:.3g}{which}")
@@ -166,7 +169,7 @@ def _steps(vals):
 
 
 @literal_text
-def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=True):
+def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=True, n_classes=None):
     """One measure against the training step, one line per layer.
 
     With ``reference`` (the default), a measure with a known largest value
@@ -185,6 +188,9 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=Tr
         The layers to draw (all by default).
     reference : bool, default True
         Draw the measure's largest possible value as a dashed line.
+    n_classes : int, optional
+        The number of label classes C: label mutual information (``mi_labels``) then gets its
+        bound ``ln C`` as the reference line.
 
     >>> from infomeasure.plotting import plot_measure_over_steps
     >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": 10.0 - s,
@@ -206,7 +212,7 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=Tr
             colors[layer] = line.get_color()
             drawn.append(layer)
     if reference and drawn:
-        _reference_lines(ax, _bounds(rows, measure, drawn), colors)
+        _reference_lines(ax, _bounds(rows, measure, drawn, n_classes), colors)
     _set_step_scale(ax, steps)
     ax.set_xlabel("step")
     ax.set_ylabel(_value_label(rows, measure))
@@ -217,15 +223,15 @@ def plot_measure_over_steps(rows, measure, ax=None, *, layers=None, reference=Tr
 
 
 @literal_text
-def plot_depth_profile(rows, measure, ax=None, *, steps=None, reference=True):
+def plot_depth_profile(rows, measure, ax=None, *, steps=None, reference=True, n_classes=None):
     """One measure against layer depth (layers in table order), one line per step.
 
     ``steps`` chooses the checkpoints; by default the first, middle and last (or the only one).
     A comparison table (rows with several values of ``run``) draws one line per run instead, at
     each run's last step (or at ``steps[0]`` when given). With ``reference``, the measure's
     largest possible value on each layer (``ln d``, ``d``; see
-    :meth:`infomeasure.measures.Measure.maximum`) is drawn as a dashed line labelled "maximum",
-    after the other lines.
+    :meth:`infomeasure.measures.Measure.maximum`; ``ln C`` for label mutual information with
+    ``n_classes`` given) is drawn as a dashed line labelled "maximum", after the other lines.
 
     >>> from infomeasure.plotting import plot_depth_profile
     >>> rows = [{"run": run, "step": s, "layer": la, "measure": "rankme", "value": v + s}
@@ -265,7 +271,7 @@ def plot_depth_profile(rows, measure, ax=None, *, steps=None, reference=True):
         xs = [j for j, la in enumerate(layers) if la in by_layer]
         if xs:
             ax.plot(xs, [by_layer[layers[j]] for j in xs], marker="o", color=color, label=label)
-    bounds = _bounds(rows, measure, layers) if reference and ax.lines else {}
+    bounds = _bounds(rows, measure, layers, n_classes) if reference and ax.lines else {}
     if bounds:
         xs = [j for j, la in enumerate(layers) if la in bounds]
         ax.plot(xs, [bounds[layers[j]] for j in xs], linestyle="--", linewidth=0.9, color="0.45",

@@ -433,6 +433,12 @@ def test_reference_lines_at_the_bounds():
     assert ax.lines[-1].get_label() == "maximum" and ax.lines[-1].get_ydata().tolist() == [3.0, 5.0]
     nats = [_row(0, "a", "von_neumann_entropy", 1.0, d=64, units="nats")]
     assert plot_measure_over_steps(nats, "von_neumann_entropy")[1].lines[-1].get_label() == "maximum 4.16"  # ln 64
+    # label MI: ln C once the number of classes is known
+    mi = [_row(s, "a", "mi_labels", 0.5, units="nats", method="mi_ross") for s in (0, 1)]
+    assert [ln.get_label() for ln in plot_measure_over_steps(mi, "mi_labels")[1].lines] == ["a"]
+    ref = plot_measure_over_steps(mi, "mi_labels", n_classes=10)[1].lines[-1]
+    assert ref.get_label() == "maximum 2.3" and float(ref.get_ydata()[0]) == pytest.approx(np.log(10), abs=1e-12)
+    assert plot_depth_profile(mi, "mi_labels", n_classes=10)[1].lines[-1].get_label() == "maximum"
     # no bound known (alpha_req, logged values), or reference=False: no line
     for r, kw in (([_row(0, "a", "alpha_req", 1.1)], {}), ([_row(0, "a", "rankme", 3.0)], {"reference": False}),
                   ([dict(_row(0, "model", "loss", 0.3), method="logged")], {})):
