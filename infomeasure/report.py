@@ -662,10 +662,14 @@ def _infos(rows):
     return cache
 
 
-def _largest_changes(first, last, infos, runs) -> list[str]:
+def _largest_changes(rows, first, last, infos, runs) -> list[str]:
     """The largest relative change from the first to the last step, per measure family (and run, in a
     comparison: one sentence per family)."""
     compare = runs is not None and len(runs) > 1
+    end = {}  # run -> its last step, failed rows included
+    for r in rows:
+        if r.get("step") is not None:
+            end[r.get("run")] = max(end.get(r.get("run"), r["step"]), r["step"])
     parts = []
     for quantity, family in _FAMILIES:
         best = {}
@@ -675,23 +679,28 @@ def _largest_changes(first, last, infos, runs) -> list[str]:
             if info is None or info.quantity != quantity or "[" in str(measure) or key not in last:
                 continue
             s1, v1 = last[key]
-            if s1 == s0 or v0 == 0:
+            if s1 == s0 or max(abs(v0), abs(v1)) < 1e-9:  # one step, or round-off around 0
                 continue
-            change = (v1 - v0) / abs(v0)
-            if run not in best or abs(change) > abs(best[run][0]):
-                best[run] = (change, layer, measure, v0, v1)
+            change = (v1 - v0) / abs(v0) if abs(v0) >= 1e-9 else math.copysign(math.inf, v1)
+            if abs(change) >= 0.01 and (run not in best or abs(change) > abs(best[run][0])):
+                stale = f", last finite at step {s1}" if s1 < end.get(run, s1) else ""
+                best[run] = (change, layer, measure, v0, v1, stale)
         items = [(run, best[run]) for run in (runs if compare else [None]) if run in best]
         if items:
             parts.append((family, [
                 f"{measure} on {layer}{f' in {run}' if compare else ''}, {_num(v0)} → {_num(v1)} "
-                f"({'+' if change >= 0 else '−'}{abs(change) * 100:.0f}%)"
-                for run, (change, layer, measure, v0, v1) in items]))
+                f"({'+' if change >= 0 else '−'}{abs(change) * 100:.0f}%{stale})"
+                for run, (change, layer, measure, v0, v1, stale) in items]))
     if not parts:
         return []
     if compare:
         return [f"Largest change in {family}: " + "; ".join(texts) + "." for family, texts in parts]
     return ["Largest changes from the first to the last step, by measure family: "
             + "; ".join(f"{family}: {texts[0]}" for family, texts in parts) + "."]
+
+
+_KIND_WORDS = {"few_samples": "sample size", "negative_mi": "negative MI", "estimator_warning": "estimator warnings",
+               "nan": "NaN values"}
 
 
 def _alert_sentence(alerts) -> str:
@@ -703,11 +712,12 @@ def _alert_sentence(alerts) -> str:
         seen = {}
         for a in als:
             where = f" [{', '.join(map(str, a['run']))}]" if a.get("run") else f" on {a['layer']}" if a.get("layer") not in (None, "model") else ""
-            seen.setdefault(a["kind"].replace("_", " ") + where, None)
+            seen.setdefault(_KIND_WORDS.get(a["kind"], a["kind"].replace("_", " ")) + where, None)
         return "; ".join(seen)
 
     if not errors and not warns:
-        text = "No errors or warnings"
+        return "No errors or warnings" + (f"; {len(notes)} note{'s' if len(notes) != 1 else ''} ({kinds(notes)})."
+                                           if notes else ".")
     else:
         text = "; ".join(p for p in (
             f"{len(errors)} error{'s' if len(errors) != 1 else ''} ({kinds(errors)}), look at these first" if errors else "",
@@ -750,18 +760,22 @@ def _comparison_sentence(rows, first, last, infos, runs, saturated) -> str | Non
             if ha and hb:
                 text += f"; {ha[0]} {_num(ha[2])} against {_num(hb[2])}"
             return text + "."
+    ha, hb = _heldout_accuracy(last, first, a), _heldout_accuracy(last, first, b)
+    if ha and hb and hb[2] > 0:
+        return f"Main contrast: {ha[0]} ends at {_num(ha[2])} in {a} against {_num(hb[2])} in {b} ({ha[2] / hb[2]:.2f}×)."
     return None
 
 
 def headline(rows, alerts, *, runs=None) -> list[str]:
-    """2-5 plain sentences of findings: accuracy or the comparison's main ratio, the largest changes, the alerts.
+    """2-5 plain sentences of findings: accuracy or the comparison's main ratio, the largest changes, the alerts
+    (first when there are errors).
 
     >>> from infomeasure.report import headline
     >>> rows = [{"step": s, "layer": "fc", "measure": "rankme", "method": "rankme", "value": v,
     ...          "n_samples": 500, "n_features": 8, "units": "unitless", "error": None}
     ...         for s, v in ((0, 8.0), (10, 4.0))]
     >>> headline(rows, [])
-    ['Largest changes from the first to the last step, by measure family: effective rank: rankme on fc, 8 → 4 (−50%).', 'Alerts: No errors or warnings.']
+    ['Largest changes from the first to the last step, by measure family: effective rank: rankme on fc, 8 → 4 (−50%).', 'No errors or warnings.']
     """
     first, last = _first_last(rows)
     infos = _infos(rows)
@@ -776,8 +790,11 @@ def headline(rows, alerts, *, runs=None) -> list[str]:
         acc = _heldout_accuracy(last, first, None)
         if acc and first.get((None, "model", acc[0]), (None,))[0] != last[(None, "model", acc[0])][0]:
             out.append(f"{acc[0]} went from {_num(acc[1])} to {_num(acc[2])}.")
-    out += _largest_changes(first, last, infos, runs)
-    out.append(_alert_sentence(alerts))
+    out += _largest_changes(rows, first, last, infos, runs)
+    if any(a["level"] == "error" for a in alerts):
+        out.insert(0, _alert_sentence(alerts))  # what is certainly wrong comes first
+    else:
+        out.append(_alert_sentence(alerts))
     return out
 
 

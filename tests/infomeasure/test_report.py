@@ -101,7 +101,8 @@ def test_run_directory_report(run_dir, tmp_path):
     assert html.index('id="headline"') < html.index('id="overview"')
     assert ("<p>Largest changes from the first to the last step, by measure family: effective rank: rankme on fc2, "
             "8 → 1.2 (−85%); entropy: von_neumann_entropy on fc2, 2 → 0.4 (−80%)") in head
-    assert "<p>Alerts: 1 error (failed on fc2), look at these first; 2 warnings (collapse on fc2; negative mi on fc1).</p>" in head
+    assert head.startswith("<p>Alerts: 1 error (failed on fc2), look at these first; "
+                           "2 warnings (collapse on fc2; negative MI on fc1).</p>")
 
 
 def test_find_alerts_kinds():
@@ -282,7 +283,7 @@ def test_comparison_report_of_two_runs(tmp_path):
     assert "[good]" not in html
     assert ("<p>Main contrast: dsmi on fc2, the deepest probed layer, ends at 1.4 nats in good against 0.4 in bad "
             "(3.50×); heldout_accuracy 0.8 against 0.1.</p>") in html
-    assert "<p>Alerts: 2 warnings (memorisation [bad]; negative mi [bad]).</p>" in html
+    assert "<p>Alerts: 2 warnings (memorisation [bad]; negative MI [bad]).</p>" in html
     rows = [dict(r, run=n) for n, p in paths.items() for r in read_metrics(p)]
     table = _comparison_table(rows, ["good", "bad"], ["dsmi"])
     assert table.count("<tr>") == 3  # header + fc1 + fc2
@@ -484,3 +485,12 @@ def test_log_axis_ticks_are_plain_text_in_reports():
         plt.close(fig)
     assert labels and not any("$" in t for t in labels)
     assert {"0", "10", "100", "1000"} <= set(labels)
+
+
+def test_headline_of_a_comparison_without_label_information_uses_held_out_accuracy():
+    from infomeasure.report import headline
+
+    rows = [dict(_row(s, "model", "heldout_accuracy", v, n=None, d=None, method="logged"), run=run)
+            for run, (a, b) in (("a", (0.1, 0.9)), ("b", (0.1, 0.3))) for s, v in ((0, a), (10, b))]
+    assert headline(rows, [], runs=["a", "b"]) == [
+        "Main contrast: heldout_accuracy ends at 0.9 in a against 0.3 in b (3.00×).", "No errors or warnings."]

@@ -69,11 +69,17 @@ def test_collapse_is_a_warning_on_the_collapsed_layer():
 
 
 def test_divergence_is_one_error():
-    _, alerts, kinds = _alerts("divergence")
+    sc, alerts, kinds = _alerts("divergence")
     assert kinds == {("error", "divergence"), ("info", "few_samples")}
     (d,) = [a for a in alerts if a["kind"] == "divergence"]
     assert d["message"].startswith("divergence: from step 10 the activations of hidden1, hidden2 hold NaN")
     assert d["count"] == 2
+    # the report's headline puts the error first and says which values are the last finite ones
+    from infomeasure.report import headline
+
+    head = headline(sc.rows, alerts)
+    assert head[0] == "Alerts: 1 error (divergence), look at these first; 1 note (sample size)."
+    assert "rankme on hidden1, 47 → 1.1 (−98%, last finite at step 5)" in head[1]
 
 
 def test_healthy_cnn_with_non_negative_features_has_no_error():
