@@ -1093,3 +1093,18 @@ def test_resume_with_other_measures_per_layer_warns(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["previous_runs"][0]["layer_measures"] == {"0": ["rankme", "von_neumann_entropy"],
                                                               "3": ["von_neumann_entropy"]}
+
+
+def test_attention_kind_check_with_nan_rows_and_low_precision():
+    from infomeasure._capture import kind_problem
+
+    g = torch.Generator().manual_seed(1)
+    probs = torch.softmax(torch.randn(2, 3, 4, 8, generator=g), -1)
+    p = Probes(mlp(), layers=["0"], measures=["rankme"], probe_data=data()[0])
+    with_nan = probs.clone()
+    with_nan[0, 1, 2] = float("nan")  # a fully masked query row, as some attention kernels give it
+    for t in (with_nan, probs.half(), probs.bfloat16()):
+        assert kind_problem(AttentionEntropy(), "a", torch.nn.Identity(), t, p) is None
+    scores = torch.randn(2, 3, 4, 8, generator=g)
+    scores[0, 0, 0] = float("nan")
+    assert "negative" in kind_problem(AttentionEntropy(), "a", torch.nn.Identity(), scores, p)
