@@ -431,7 +431,8 @@ def kind_problem(measure, name, module, t, probes) -> str | None:
     """Why ``t``, the output of layer ``name`` (``module``), plainly is not what ``measure`` needs (None: it may be).
 
     Conservative: a measure is only refused what it cannot mean. ``"logits"``: a layer whose
-    module is an activation, normalisation, dropout, pooling or embedding, or which is neither
+    module is an activation (``LogSoftmax`` aside: log-probabilities have the same softmax),
+    normalisation, dropout, pooling or embedding, or which is neither
     the model's last module (nor one holding it), nor named like a head (``classifier``,
     ``*head``, ...), nor a layer with as many outputs as the probe labels have classes or the
     model's configuration has labels or vocabulary entries. ``"attention"``: an output that is
@@ -458,7 +459,8 @@ def kind_problem(measure, name, module, t, probes) -> str | None:
         return None
     if kind == "logits":
         where = type(module).__module__ or ""
-        if where.startswith("torch.nn.modules.") and where.rsplit(".", 1)[-1] in _NOT_LOGITS:
+        if (where.startswith("torch.nn.modules.") and where.rsplit(".", 1)[-1] in _NOT_LOGITS
+                and type(module).__name__ != "LogSoftmax"):  # log-probabilities are logits (same softmax)
             return f"it is a {type(module).__name__} module, which does not give logits"
         if _may_give_logits(name, module, probes):
             return None

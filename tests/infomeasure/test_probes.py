@@ -999,7 +999,11 @@ def test_input_kinds_never_refuse_a_valid_use():
     assert kind_problem(logits_m, "classifier", head, torch.zeros(3, 7), p) is None
     pl = Probes(model, layers=["0"], measures=["rankme"], probe_data=(data()[0], data()[1] * 0 + 6))
     assert kind_problem(logits_m, "hidden", head, torch.zeros(3, 7), pl) is None  # 7 outputs, labels 0..6
-    assert "Softmax" in kind_problem(logits_m, "5", torch.nn.Softmax(-1), torch.zeros(3, 3), p)
+    assert "Softmax" in kind_problem(logits_m, "5", torch.nn.Softmax(-1), torch.zeros(3, 3), p)  # probabilities
+    # log-probabilities (a model ending in LogSoftmax, for NLLLoss) have the softmax of their logits
+    nll = torch.nn.Sequential(torch.nn.Linear(10, 3), torch.nn.LogSoftmax(-1))
+    pn = Probes(nll, layers=["1"], measures=["prediction_entropy"], every=1, probe_data=data()[0])
+    assert kind_problem(logits_m, "1", nll[1], torch.zeros(3, 3), pn) is None
     # the dict form runs a measure where it is given, whatever the output
     with Probes(model, layers=["1"], measures={"1": ["prediction_entropy"]}, every=1, probe_data=data()[0]) as p2:
         with warnings.catch_warnings():
