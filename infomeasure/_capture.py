@@ -432,10 +432,10 @@ def kind_problem(measure, name, module, t, probes) -> str | None:
 
     Conservative: a measure is only refused what it cannot mean. ``"logits"``: a layer whose
     module is an activation (``LogSoftmax`` aside: log-probabilities have the same softmax),
-    normalisation, dropout, pooling or embedding, or which is neither
-    the model's last module (nor one holding it), nor named like a head (``classifier``,
-    ``*head``, ...), nor a layer with as many outputs as the probe labels have classes or the
-    model's configuration has labels or vocabulary entries. ``"attention"``: an output that is
+    normalisation, dropout, pooling or embedding, or which is neither the model's last module,
+    nor its last module with parameters (nor one holding either), nor named like a head
+    (``classifier``, ``*head``, ...), nor a layer with as many outputs as the probe labels have
+    classes or the model's configuration has labels or vocabulary entries. ``"attention"``: an output that is
     not 4-D, or has negative entries, or whose rows (last axis) do not sum to 1 on average (fully
     masked rows that sum to 0 are left out; dropout keeps the average).
     """
@@ -471,12 +471,14 @@ def kind_problem(measure, name, module, t, probes) -> str | None:
 
 def _may_give_logits(name, module, probes) -> bool:
     """Whether layer ``name`` may give the model's logits (see :func:`kind_problem`)."""
-    last = getattr(probes, "_last_module", None)
-    if last is None:
+    last = getattr(probes, "_last_modules", None)
+    if last is None:  # the last leaf module, and the last one with parameters (a Dropout may be registered after it)
         root = unwrap(probes.model)
-        leaves = [n for n, m in root.named_modules() if n and not any(True for _ in m.children())]
-        last = probes._last_module = leaves[-1] if leaves else ""
-    if last == name or last.startswith(name + "."):
+        leaves = [(n, m) for n, m in root.named_modules() if n and not any(True for _ in m.children())]
+        weighted = [n for n, m in leaves if any(True for _ in m.parameters(recurse=False))]
+        last = probes._last_modules = tuple(n for n in (leaves[-1][0] if leaves else None,
+                                                         weighted[-1] if weighted else None) if n)
+    if any(n == name or n.startswith(name + ".") for n in last):
         return True
     part = name.rsplit(".", 1)[-1].lower()
     if part in _HEAD_NAMES or part.endswith("head") or part.endswith("classifier"):

@@ -1004,6 +1004,22 @@ def test_input_kinds_never_refuse_a_valid_use():
     nll = torch.nn.Sequential(torch.nn.Linear(10, 3), torch.nn.LogSoftmax(-1))
     pn = Probes(nll, layers=["1"], measures=["prediction_entropy"], every=1, probe_data=data()[0])
     assert kind_problem(logits_m, "1", nll[1], torch.zeros(3, 3), pn) is None
+
+    class Net(torch.nn.Module):  # the output layer registered before a Dropout, no labels to count classes
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.out, self.drop = torch.nn.Linear(10, 8), torch.nn.Linear(8, 5), torch.nn.Dropout(0.1)
+
+        def forward(self, x):
+            return self.out(self.drop(torch.relu(self.fc1(x))))
+
+    net = Net()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Probes(net, layers=["fc1", "out"], measures=["prediction_entropy"], every=1, probe_data=data()[0]) as pn:
+            pn.step(0)
+    assert [r["layer"] for r in pn.results] == ["out"]
+    assert [str(w.message)[:42] for w in caught] == ["layer 'fc1': prediction_entropy is skipped"]
     # the dict form runs a measure where it is given, whatever the output
     with Probes(model, layers=["1"], measures={"1": ["prediction_entropy"]}, every=1, probe_data=data()[0]) as p2:
         with warnings.catch_warnings():
