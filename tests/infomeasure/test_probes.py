@@ -945,13 +945,13 @@ def test_measures_dict_errors():
 
 
 @pytest.mark.parametrize("background", [False, True])
-def test_wrong_input_kind_is_skipped_with_one_warning(background):
+def test_wrong_input_kind_is_skipped_with_one_warning(background, tmp_path):
     model = mlp()
     px, py = data()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with Probes(model, layers=["1", "3", "5"], measures=["rankme", "prediction_entropy", "attention_entropy"],
-                    every=1, probe_data=(px, py), background=background) as p:
+                    every=1, probe_data=(px, py), background=background, run_dir=tmp_path) as p:
             for step in range(4):
                 p.step(step)
     skipped = sorted(str(w.message).split(":")[0] + " " + str(w.message).split()[2] for w in caught
@@ -964,6 +964,11 @@ def test_wrong_input_kind_is_skipped_with_one_warning(background):
     assert "needs the model's logits" in text and "ReLU" in text and "measures={'1': ['rankme']" in text
     assert _pairs(p.results) == [("1", "rankme"), ("3", "rankme"), ("5", "prediction_entropy"), ("5", "rankme")]
     assert not any(r["error"] for r in p.results) and len(p.results) == 4 * 4
+    skipped = json.loads((tmp_path / "manifest.json").read_text())["skipped_measures"]
+    assert {n: sorted(why) for n, why in skipped.items()} == {
+        "1": ["attention_entropy", "prediction_entropy"], "3": ["attention_entropy", "prediction_entropy"],
+        "5": ["attention_entropy"]}
+    assert "ReLU" in skipped["1"]["prediction_entropy"]
     # the warning is raised outside the forward hooks: an "error" filter stops the step, not the layer's rows
     with Probes(model, layers=["1"], measures=["rankme", "prediction_entropy"], every=1, probe_data=px,
                 background=background) as p2:
