@@ -101,7 +101,7 @@ def measure_options(measure) -> list[str] | None:
     >>> from infomeasure.cli_analyze import measure_options
     >>> from infomeasure.measures import get_measure
     >>> measure_options(get_measure("rankme")), measure_options(get_measure("prediction_entropy"))
-    (['eps'], ['dim', 'chunk_size', 'normalize', 'base'])
+    (['eps'], ['dim', 'chunk_size', 'vocab_chunk', 'label_shift', 'use_masks', 'normalize', 'base'])
     """
     import inspect
 
@@ -272,8 +272,8 @@ def add_subcommands(subparsers) -> None:
     p.add_argument("--inputs", help="inputs file, one row per sample (adds mi_inputs and the information plane)")
     p.add_argument("--measures", help="comma-separated measure names, each with estimator options after a colon "
                    "if wanted: rankme,mi_labels:k=5,noise=1e-10 ('infomeasure methods' lists the measures and "
-                   "their options; default: rankme, effective_rank, von_neumann_entropy, alpha_req, and "
-                   "mi_labels with --labels)")
+                   "their options; default: rankme, effective_rank, von_neumann_entropy, alpha_req on layers "
+                   "with 13 or more dimensions, and mi_labels with --labels)")
     p.add_argument("--step", type=int, help="snapshot step when PATH is a run directory (default: last)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("-o", "--output", required=True, help="output folder")

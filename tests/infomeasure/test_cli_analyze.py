@@ -67,11 +67,16 @@ def test_analyze_npz_with_labels_writes_table_and_report(files, tmp_path, capsys
 def test_analyze_safetensors_and_default_measures(files, tmp_path, capsys):
     from safetensors.numpy import save_file
 
-    acts = files[1]
+    acts = dict(files[1], wide=np.random.default_rng(5).standard_normal((300, 20)))
     save_file({k: v.astype(np.float32) for k, v in acts.items()}, str(tmp_path / "acts.safetensors"))
     assert run_cli(["analyze", tmp_path / "acts.safetensors", "-o", tmp_path / "o"]) == 0
     rows = _table(tmp_path / "o" / "table.csv")
-    assert {r["measure"] for r in rows} == {"rankme", "effective_rank", "von_neumann_entropy", "alpha_req"}
+    # the default set fits each layer: alpha_req's power-law fit needs 13 eigenvalues (h1 has 6, h2 3)
+    by_layer = {layer: {r["measure"] for r in rows if r["layer"] == layer} for layer in acts}
+    assert by_layer == {"h1": {"rankme", "effective_rank", "von_neumann_entropy"},
+                        "h2": {"rankme", "effective_rank", "von_neumann_entropy"},
+                        "wide": {"rankme", "effective_rank", "von_neumann_entropy", "alpha_req"}}
+    assert all(r["error"] == "" for r in rows)
     h1 = next(r for r in rows if r["layer"] == "h1" and r["measure"] == "rankme")
     assert float(h1["value"]) == pytest.approx(rankme(acts["h1"].astype(np.float32)), rel=1e-12)
     assert "wrote " in capsys.readouterr().out
