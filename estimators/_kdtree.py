@@ -16,8 +16,8 @@ distance to every point inside it, and pruning never drops a point that a brute-
 evaluation would count. Counts compare keys with a threshold ``t`` such that ``key < t``
 holds exactly when the brute-force predicate (``dist < r`` or ``dist <= r``, with
 ``dist = sqrt(key)`` for Euclidean) holds; whole nodes whose upper bound is below ``t`` are
-counted without visiting their points. Nearest neighbours are ordered by (distance, index),
-as the brute-force search orders them, so even ties give the same neighbours.
+counted without visiting their points. Nearest neighbours are ordered by (key, index), as
+the brute-force search orders them, so even ties give the same neighbours.
 
 Queries are the tree's own points, processed in tree order (neighbouring queries visit the
 same nodes, which keeps them in cache), in parallel over chunks with ``prange``: numba's

@@ -14,7 +14,7 @@
 Every regime returns the same numbers: distances are evaluated as
 ``max_d |a_d - b_d|`` or ``sqrt(sum_d (a_d - b_d)**2)`` in column order, counts
 compare them with the radius exactly (``<`` or ``<=``), and neighbours are ordered
-by (distance, index). All functions exclude the point itself from its neighbours
+by (distance, index) (the grid keeps its own order among exactly tied distances). All functions exclude the point itself from its neighbours
 and counts. The parallel kernels use numba's thread count of the calling thread
 (``numba.set_num_threads`` is per thread), so a caller's thread budget holds.
 
@@ -130,7 +130,8 @@ def _check_regime(regime: str) -> None:
 def knn(X: np.ndarray, k: int, metric: str = "chebyshev", regime: str | None = None):
     """Distances ``(n, k)`` (ascending) and indices of the k nearest neighbours of each row.
 
-    Ties in distance are broken by the smaller index, in every regime.
+    Ties are broken by the smaller index, in every regime (ties of the key: the max-norm, or
+    the squared Euclidean distance summed in column order).
     """
     cheb = _metric(metric)
     X = np.ascontiguousarray(X, dtype=np.float64)
