@@ -24,7 +24,10 @@ release = infomeasure.__version__
 version = ".".join(release.split(".")[:2])
 
 extensions = [
-    "myst_parser",
+    # MyST Markdown pages and Jupyter notebooks (myst-nb loads myst_parser itself). The
+    # notebooks live in ../notebooks (docs/notebooks is a link to it) and are shown with the
+    # outputs stored in them: the site build runs no code (tests/test_notebooks.py runs them).
+    "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     # Math in docstrings (:math:) is rendered by MathJax, which Sphinx's HTML builder loads
@@ -32,9 +35,13 @@ extensions = [
     "sphinx.ext.mathjax",
 ]
 
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
+
+nb_execution_mode = "off"
+# Wide cell outputs (the notebooks print tables) scroll inside their box instead of wrapping.
+nb_merge_streams = True
 
 # MyST: anchors for "page.md#section" links, as GitHub renders them.
 myst_heading_anchors = 4
@@ -68,6 +75,15 @@ if importlib.util.find_spec("transformers") is None:
 
 html_theme = "alabaster"
 html_title = f"infomeasure {release}"
+html_static_path = ["_static"]
+html_css_files = ["wide_tables.css"]
+html_theme_options = {
+    # alabaster's default body is 940 px; the benchmark tables have up to ten columns
+    "page_width": "1240px",
+    "sidebar_width": "230px",
+    "description": "information in data and in neural networks",
+    "fixed_sidebar": False,
+}
 
 
 def _skip_namedtuple_fields(app, what, name, obj, skip, options):

@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("sphinx")
 pytest.importorskip("myst_parser")
+pytest.importorskip("myst_nb")  # renders notebooks/*.ipynb (docs/notebooks links there) with their stored outputs
 
 import infomeasure as im  # noqa: E402
 
