@@ -150,3 +150,38 @@ def test_choosing_page_has_the_decision_table(site):
     for section in ("entropy-of-discrete-data", "neural-mi-bounds-mine-nwj-infonce-smile",
                     "time-series-permutation-entropy-complexity-transfer-entropy"):
         assert f'href="#{section}"' in raw and f'id="{section}"' in raw, section
+
+
+def test_notebooks_are_rendered_with_their_stored_outputs(site):
+    """Every notebook of notebooks/ is a page of the site, showing the outputs stored in it (the build runs no code)."""
+    nbformat = pytest.importorskip("nbformat")
+    out, proc = site
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for path in notebooks:
+        page = out / "notebooks" / f"{path.stem}.html"
+        assert page.is_file(), f"{path.name} is not rendered; add it to the Notebooks toctree of docs/index.md"
+        assert f'href="notebooks/{path.stem}.html"' in index, f"the landing page does not link {path.name}"
+        nb = nbformat.read(path, as_version=4)
+        streams = [o["text"] for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream" and o["text"].strip()]
+        assert streams, f"{path.name} has no printed output"
+        line = next(ln.strip() for ln in streams[-1].splitlines() if ln.strip())
+        assert line in _text(page), f"{path.name}: its stored output {line!r} is not on the page"
+
+
+def test_landing_page_puts_the_ml_tools_first(site):
+    out, proc = site
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    raw = (out / "index.html").read_text(encoding="utf-8")
+    order = ["try-it", "probes-in-your-training-loop", "in-a-trainer-pytorch-lightning-and-the-hugging-face-trainer",
+             "reports-from-saved-activations", "language-models", "notebooks", "estimator-reference", "benchmarks"]
+    found = [raw.find(f'<section id="{s}">') for s in order]
+    assert all(i >= 0 for i in found), dict(zip(order, found))
+    assert found == sorted(found), dict(zip(order, found))
+    try_it = raw[found[0]:found[1]]
+    assert "infomeasure demo" in " ".join(re.sub(r"<[^>]+>", "", try_it).split()), try_it[:2000]
+    for page in ("probes", "reports", "language_models", "overview", "choosing", "estimators", "tables"):
+        assert f'href="{page}.html' in raw, page
