@@ -14,7 +14,8 @@ from infomeasure.probes import Probes
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 
 N_PROBE = 123  # odd: ranks get 62 and 61 rows (uneven counts are padded in the gather)
-MEASURES = ["rankme", "von_neumann_entropy", "mi_labels", "prediction_entropy"]
+# prediction_entropy only on the output layer "2" (on the Tanh layer "1" it would be skipped, with a warning)
+MEASURES = {"*": ["rankme", "von_neumann_entropy", "mi_labels"], "2": ["prediction_entropy"]}
 
 
 def make_model():
