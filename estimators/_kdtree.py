@@ -207,6 +207,27 @@ def _insert_ordered(bd, bi, dd, j):
     bi[p] = j
 
 
+@njit(cache=True, inline="always")
+def _leaf_keys(Xp, XpT, p, s, m, chebyshev, acc):
+    """``acc[:m]``: the keys (max-norm distance, or squared Euclidean) from point ``p`` to the leaf's
+    points ``s .. s+m-1``, one feature at a time over the contiguous rows of ``XpT``."""
+    d = Xp.shape[1]
+    acc[:m] = 0.0
+    if chebyshev:
+        for c in range(d):
+            x = Xp[p, c]
+            for q in range(m):
+                v = abs(XpT[c, s + q] - x)
+                a = acc[q]
+                acc[q] = v if v > a else a
+    else:
+        for c in range(d):
+            x = Xp[p, c]
+            for q in range(m):
+                v = XpT[c, s + q] - x
+                acc[q] += v * v
+
+
 @njit(cache=True, nogil=True)
 def key_thresholds(radii, strict, chebyshev):
     """Thresholds ``t`` in key space: ``key < t`` exactly when ``dist < r`` (strict) or ``dist <= r``.
@@ -280,20 +301,7 @@ def knn(Xp, XpT, perm, start, end, lo, hi, depth, k, chebyshev):
                 if node >= first_leaf:
                     s = start[node]
                     m = end[node] - s
-                    acc[:m] = 0.0
-                    if chebyshev:
-                        for c in range(d):
-                            x = Xp[p, c]
-                            for q in range(m):
-                                v = abs(XpT[c, s + q] - x)
-                                a = acc[q]
-                                acc[q] = v if v > a else a
-                    else:
-                        for c in range(d):
-                            x = Xp[p, c]
-                            for q in range(m):
-                                v = XpT[c, s + q] - x
-                                acc[q] += v * v
+                    _leaf_keys(Xp, XpT, p, s, m, chebyshev, acc)
                     for q in range(m):
                         if s + q != p and acc[q] <= bd[k - 1]:
                             j = perm[s + q]
@@ -368,20 +376,7 @@ def count(Xp, XpT, perm, start, end, lo, hi, depth, thresholds, chebyshev):
                 if node >= first_leaf:
                     s = start[node]
                     m = end[node] - s
-                    acc[:m] = 0.0
-                    if chebyshev:
-                        for c in range(d):
-                            x = Xp[p, c]
-                            for q in range(m):
-                                v = abs(XpT[c, s + q] - x)
-                                a = acc[q]
-                                acc[q] = v if v > a else a
-                    else:
-                        for c in range(d):
-                            x = Xp[p, c]
-                            for q in range(m):
-                                v = XpT[c, s + q] - x
-                                acc[q] += v * v
+                    _leaf_keys(Xp, XpT, p, s, m, chebyshev, acc)
                     for q in range(m):
                         if acc[q] < t:
                             cnt += 1
