@@ -208,6 +208,16 @@ def _insert_ordered(bd, bi, dd, j):
 
 
 @njit(cache=True, inline="always")
+def _largest_leaf(start, end, first_leaf):
+    """The most points any leaf holds (the size of the per-thread key buffer)."""
+    maxleaf = 0
+    for t in range(first_leaf, 2 * first_leaf + 1):
+        if end[t] - start[t] > maxleaf:
+            maxleaf = end[t] - start[t]
+    return maxleaf
+
+
+@njit(cache=True, inline="always")
 def _leaf_keys(Xp, XpT, p, s, m, chebyshev, acc):
     """``acc[:m]``: the keys (max-norm distance, or squared Euclidean) from point ``p`` to the leaf's
     points ``s .. s+m-1``, one feature at a time over the contiguous rows of ``XpT``."""
@@ -275,10 +285,7 @@ def knn(Xp, XpT, perm, start, end, lo, hi, depth, k, chebyshev):
     first_leaf = (1 << depth) - 1
     dist = np.empty((n, k))
     idx = np.empty((n, k), dtype=np.int64)
-    maxleaf = 0
-    for t in range(first_leaf, 2 * first_leaf + 1):
-        if end[t] - start[t] > maxleaf:
-            maxleaf = end[t] - start[t]
+    maxleaf = _largest_leaf(start, end, first_leaf)
     nchunks = (n + CHUNK - 1) // CHUNK
     for chunk in prange(nchunks):
         bd = np.empty(k)
@@ -350,10 +357,7 @@ def count(Xp, XpT, perm, start, end, lo, hi, depth, thresholds, chebyshev):
     n, d = Xp.shape
     first_leaf = (1 << depth) - 1
     out = np.zeros(n, dtype=np.int64)
-    maxleaf = 0
-    for t in range(first_leaf, 2 * first_leaf + 1):
-        if end[t] - start[t] > maxleaf:
-            maxleaf = end[t] - start[t]
+    maxleaf = _largest_leaf(start, end, first_leaf)
     nchunks = (n + CHUNK - 1) // CHUNK
     for chunk in prange(nchunks):
         stack = np.empty(depth + 2, dtype=np.int64)
