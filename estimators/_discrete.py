@@ -59,7 +59,7 @@ def shannon(p) -> float:
     """Shannon entropy ``-Σ p log p`` in nats of a probability vector (zeros allowed)."""
     p = np.asarray(p, dtype=np.float64)
     p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
+    return float(-(p * np.log(p)).sum()) + 0.0  # + 0.0: a point mass gives 0.0, not -0.0
 
 
 def counts(codes: np.ndarray) -> np.ndarray:

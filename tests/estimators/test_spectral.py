@@ -488,3 +488,14 @@ def test_errors():
 def test_constant_input_for_the_gaussian_kernel_warns_not_nan():
     with pytest.warns(UserWarning, match="identical"):
         assert matrix_entropy(np.ones((10, 3)), kernel="gaussian") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_point_mass_has_entropy_plus_zero_not_minus_zero():
+    # -sum p log p of p = [1] is -0.0 in floating point; tables and CSV files showed "-0.0"
+    import math
+
+    import estimators as est
+
+    for v in (est.von_neumann_entropy(np.ones((5, 1))), est.matrix_entropy(np.ones((5, 1))),
+              est.entropy(np.zeros(10, dtype=int), method="discrete")):
+        assert v == 0.0 and math.copysign(1.0, v) == 1.0
