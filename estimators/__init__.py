@@ -25,6 +25,8 @@ from .neural import *  # noqa: F401,F403
 from .neural import __all__ as _neural_all
 from .self_consistency import *  # noqa: F401,F403
 from .self_consistency import __all__ as _self_consistency_all
+from .semantic import *  # noqa: F401,F403
+from .semantic import __all__ as _semantic_all
 from .predictive import (  # noqa: F401 - the one-call language-model measures (the streaming twins stay in .predictive)
     attention_entropy,
     entropy_change,
@@ -59,6 +61,7 @@ __all__ = [
     *_neural_all,
     *_self_consistency_all,
     *_predictive_all,
+    *_semantic_all,
 ]
 
 # help() on a front function lists every method's keywords and defaults (e.g. k=4 for "ksg"),

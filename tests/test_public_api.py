@@ -108,6 +108,8 @@ ESTIMATORS = (
     'token_entropy_from_scores',
     'token_log_probs',
     'windowed_entropy',
+    'semantic_clusters',
+    'semantic_entropy',
 )
 
 #: The names ``infomeasure`` adds to the estimators' (``im.__all__`` = both).
