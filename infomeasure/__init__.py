@@ -10,6 +10,7 @@ Importing this package imports neither torch nor matplotlib.
 
 from estimators import *  # noqa: F401,F403
 from estimators import __all__ as _estimators_all
+from estimators import differentiable  # noqa: F401 - im.differentiable: torch versions with gradients (torch imported on call)
 
 from ._version import __version__
 from .measures import *  # noqa: F401,F403
