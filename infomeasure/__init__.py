@@ -21,6 +21,7 @@ from .activations import ActivationFile, list_snapshots, load_activations, load_
 from .analysis import DEFAULT_MEASURES, analyze, analyze_series, reduce_array
 from .demo import DemoResult, demo
 from .alerts import find_alerts
+from .gradient_probe import GradientAlignment
 from .report import report
 from .run_dir import RunDir, read_metrics
 from .sinks import CSVSink, JSONLSink, TensorBoardSink
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_MEASURES",
     "report",
     "find_alerts",
+    "GradientAlignment",
     "integrations",  # noqa: F405 - loaded on first access by __getattr__
 ]
 

@@ -444,6 +444,11 @@ class Probes:
         self.seed = seed
         self._rank, self._world = _ddp.rank(), _ddp.world_size()
         self._setup_probe_data(probe_data, batch_size, _flag(shard_probe_data, "shard_probe_data"))
+        self._needs_model = any(getattr(m, "needs_model", False) for m in self.measures)
+        if self._needs_model:
+            from .gradient_probe import check_probes
+
+            check_probes(self)
         self._rows: list[dict] = []
         self._open_captures: list = []  # tap blocks under way (their hooks are removed on close)
         self._n_probe_steps = 0
@@ -784,7 +789,12 @@ class Probes:
                         module(batch)
         finally:
             cap.detach()
-        return cap.finish()
+        captured = cap.finish()
+        if self._needs_model:  # gradient measures: from the model itself, on the probe set
+            from .gradient_probe import measure_model
+
+            measure_model(self, captured[1], captured[2])
+        return captured
 
     @contextlib.contextmanager
     def tap(self, step: int):

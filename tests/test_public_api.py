@@ -119,6 +119,7 @@ APPLICATION = (
     'CSVSink',
     'DEFAULT_MEASURES',
     'DemoResult',
+    'GradientAlignment',
     'InputsMI',
     'JSONLSink',
     'MEASURES',
