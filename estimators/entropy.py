@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from . import _neighbors
+from . import _neighbors, _torch_neighbors
 from ._discrete import counts, plugin_entropy_counts, shannon
 from ._gaussian import SINGULAR_RTOL, gaussian_logdet  # noqa: F401 (SINGULAR_RTOL: documented here)
 from ._registry import MethodRegistry
@@ -259,15 +259,20 @@ def entropy_kl(x, *, k=4, metric="euclidean", noise=0.0, seed=None, base=None) -
     >>> round(entropy_kl(x), 2)   # closed form: ln(2 pi e) = 2.84
     2.84
     """
+    dev = _torch_neighbors.search_device(x)  # a tensor on an accelerator: search there
     X, k, e = _prepare_knn_input(x, "x", k, noise, seed, "KL entropy")
     cheb = _neighbors._metric(metric)
-    return to_base(_kl_prepared(X, k, cheb, e), base)
+    return to_base(_kl_prepared(X, k, cheb, e, dev), base)
 
 
-def _kl_prepared(X: np.ndarray, k: int, cheb: bool, e: int) -> float:
-    """KL entropy (nats) of ``2**e * X`` from prepared samples X."""
+def _kl_prepared(X: np.ndarray, k: int, cheb: bool, e: int, device=None) -> float:
+    """KL entropy (nats) of ``2**e * X`` from prepared samples X (searched in torch on ``device``)."""
     n, d = X.shape
-    rho = _neighbors.kth_distance(X, k, "chebyshev" if cheb else "euclidean")
+    metric = "chebyshev" if cheb else "euclidean"
+    if device is None:
+        rho = _neighbors.kth_distance(X, k, metric)
+    else:
+        rho = _torch_neighbors.kth_distance_np(X, k, metric, device)
     _check_zero_radii(X, rho, k, cheb, "x")
     h = digamma(n) - digamma(k) + _log_unit_ball(d, cheb) + d * float(np.mean(np.log(rho)))
     return float(h + d * e * math.log(2.0)) if e else float(h)

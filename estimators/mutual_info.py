@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from functools import partial
 
 import numpy as np
 from scipy.special import digamma
 
-from . import _neighbors
+from . import _neighbors, _torch_neighbors
 from ._registry import MethodRegistry
 from ._validation import (
     as_labels,
@@ -140,10 +141,14 @@ def mi_ksg(x, y, *, k=4, variant=1, standardize=True, noise=0.0, seed=None, base
     """
     if variant not in (1, 2) or isinstance(variant, bool):
         raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
+    dev = _torch_neighbors.search_device(x, y)  # tensors on an accelerator: search there
     arrs, n, k = _neighbors.prepare_scaled(
         {"x": x, "y": y}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG MI"
     )
-    mi, terms = _neighbors.ksg_terms(arrs["x"], arrs["y"], k, variant)
+    if dev is None:
+        mi, terms = _neighbors.ksg_terms(arrs["x"], arrs["y"], k, variant)
+    else:
+        mi, terms = _torch_neighbors.ksg_terms(arrs["x"], arrs["y"], k, variant, dev)
     _neighbors.warn_negative(mi, terms, "the KSG MI estimate", _neighbors.KSG_NEG_CAUSES)
     return to_base(mi, base)
 
@@ -491,10 +496,16 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     >>> round(mi_ross(x, y), 2)
     0.35
     """
+    dev = _torch_neighbors.search_device(x)  # a tensor on an accelerator: search there
     labels = as_labels(y, "y")
     arrs, n, k = _neighbors.prepare_scaled(
         {"x": x}, k=k, standardize=standardize, noise=noise, seed=seed, what="kNN MI with labels"
     )
+    if dev is None:
+        knn_radius, count = _neighbors.kth_distance, _neighbors.count_within
+    else:
+        knn_radius = partial(_torch_neighbors.kth_distance_np, device=dev)
+        count = partial(_torch_neighbors.count_within_np, device=dev)
     X = arrs["x"]
     check_same_n(x=X, y=labels)
     class_n = np.bincount(labels)[labels]
@@ -514,7 +525,7 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
     for c in np.unique(labels):
         mask = labels == c
         kc = min(k, int(mask.sum()) - 1)
-        radius[mask] = _neighbors.kth_distance(np.ascontiguousarray(X[mask]), kc, metric)
+        radius[mask] = knn_radius(np.ascontiguousarray(X[mask]), kc, metric)
         k_all[mask] = kc
     zero = radius <= 0
     if zero.any():
@@ -527,7 +538,7 @@ def mi_ross(x, y, *, k=4, metric="chebyshev", standardize=True, noise=0.0, seed=
             "most inputs): drop them, or pass noise=1e-10 (seeded jitter, seed=0) to break the "
             "ties. For x with genuinely discrete values use method='mixed' (mi_mixed)"
         )
-    m = _neighbors.count_within(X, radius, strict=False, metric=metric)
+    m = count(X, radius, strict=False, metric=metric)
     mi = float(digamma(n) - np.mean(digamma(class_n)) + np.mean(digamma(k_all)) - np.mean(digamma(m)))
     terms = digamma(k_all) - digamma(m) - digamma(class_n)
     _neighbors.warn_negative(
@@ -641,10 +652,14 @@ def cmi_ksg(x, y, z, *, k=4, standardize=True, noise=0.0, seed=None, base=None) 
     >>> round(cmi_ksg(x, y, z), 1)   # x and y are independent given z
     0.0
     """
+    dev = _torch_neighbors.search_device(x, y, z)  # tensors on an accelerator: search there
     arrs, n, k = _neighbors.prepare_scaled(
         {"x": x, "y": y, "z": z}, k=k, standardize=standardize, noise=noise, seed=seed, what="KSG CMI"
     )
-    cmi, terms = _neighbors.cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k)
+    if dev is None:
+        cmi, terms = _neighbors.cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k)
+    else:
+        cmi, terms = _torch_neighbors.cmi_ksg_terms(arrs["x"], arrs["y"], arrs["z"], k, device=dev)
     _neighbors.warn_negative(cmi, terms, "the KSG CMI estimate", _neighbors.KSG_NEG_CAUSES)
     return to_base(cmi, base)
 

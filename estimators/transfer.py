@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import _neighbors, _ordinal
+from . import _neighbors, _ordinal, _torch_neighbors
 from ._discrete import (
     check_correction,
     cmi_codes,
@@ -382,10 +382,13 @@ def te_ksg(source, target, *, history=1, source_history=1, delay=1, condition=No
     """
     # cmi_ksg(fut, sp, past, ...) step by step, with advice in terms of transfer entropy
     lags = (history, source_history, delay, condition_history, condition_delay)
+    dev = _torch_neighbors.search_device(source, target, condition)  # accelerator tensors: search there
     fut, sp, past = _te_variables(source, target, condition, lags)
     parts, n, k = _ksg_parts({"fut": fut, "sp": sp, "past": past}, k, standardize, noise, seed)
+    cmi_terms = (_neighbors.cmi_ksg_terms if dev is None
+                 else functools.partial(_torch_neighbors.cmi_ksg_terms, device=dev))
     try:
-        te, terms = _neighbors.cmi_ksg_terms(
+        te, terms = cmi_terms(
             parts["fut"], parts["sp"], parts["past"], k, "target future, source past and target past"
         )
     except RepeatedPointsError as exc:
